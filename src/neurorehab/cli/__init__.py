@@ -1,0 +1,1 @@
+"""The `neurorehab` command line (typer + rich)."""

@@ -1,0 +1,3 @@
+from neurorehab.cli.app import main
+
+main()

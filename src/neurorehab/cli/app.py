@@ -1,0 +1,260 @@
+"""`neurorehab`: run scenarios, validate them, list what exists, browse runs, build reports.
+
+Every mistake a user can make (a bad file, a bad folder) ends with a short message on stderr
+and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+app = typer.Typer(
+    name="neurorehab",
+    help="Simulate neurorehabilitation: plastic circuits, injuries, protocols, virtual patients.\n\n"
+    "Examples:\n\n"
+    "  neurorehab demo --out demo-run\n\n"
+    "  neurorehab validate scenarios/pathway-practice.yaml\n\n"
+    "  neurorehab run scenarios/spines-training.yaml --out runs/spines\n\n"
+    "  neurorehab report runs/spines",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed plainly, exit code 2."""
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    from neurorehab.config import ScenarioError
+    from neurorehab.runners import RunError
+    from neurorehab.viz.report import ReportError
+
+    try:
+        yield
+    except ScenarioError as err:
+        err_console.print(f"[bold red]error[/] in {err.source}:", highlight=False)
+        for line in err.lines:
+            err_console.print(f"  - {line}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except (RunError, ReportError, UserError) as err:
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted; shards already written are kept: run again with --resume")
+        raise typer.Exit(130) from None
+
+
+def _run(
+    scenario_path: Path | None, scenario_text: str | None, out: Path | None, resume: bool, catalog: str | None
+) -> Path:
+    import yaml
+
+    from neurorehab.config import load_scenario, parse_scenario
+    from neurorehab.runners import run_scenario
+    from neurorehab.viz.report import build_report
+
+    if scenario_path is not None:
+        scenario = load_scenario(scenario_path)
+    else:
+        scenario = parse_scenario(yaml.safe_load(scenario_text or ""), "demo scenario")
+    folder = out or Path(scenario.output or f"runs/{scenario.name}")
+    total = scenario.patients.count * len(scenario.arms)
+    err_console.print(
+        f"[bold]{scenario.name}[/]: {scenario.patients.count} patients x "
+        f"{len(scenario.arms)} arms, model {scenario.model} -> {folder}"
+    )
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("patient-arms"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("run", total=total)
+        manifest = run_scenario(
+            scenario,
+            folder,
+            resume=resume,
+            catalog_url=catalog,
+            progress=lambda done, _t: bar.update(task, completed=done),
+        )
+    report = build_report(folder)
+    failed = sum(len(v) for v in manifest["failures"].values())
+    err_console.print(f"done in {manifest['wall_s']:.1f} s; {failed} failed patients")
+    for name in ("results.parquet", "manifest.json", "report.html"):
+        out_console.print(str(folder / name) if name != "report.html" else str(report))
+    return folder
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("neurorehab-demo"),
+    catalog: Annotated[str | None, typer.Option(help="run catalog URL")] = None,
+) -> None:
+    """Run the bundled demo (seed 000, Fig. 2: practice restores D after B is lost) and write its report.
+
+    Example: neurorehab demo --out demo-run
+    """
+    with _plain_errors():
+        text = resources.files("neurorehab.scenarios").joinpath("demo.yaml").read_text()
+        manifest = out / "manifest.json"
+        if manifest.exists() and json.loads(manifest.read_text()).get("name") == "demo-pathway":
+            shutil.rmtree(out)  # a finished demo is simply run again
+        _run(None, text, out, resume=(out / "run.json").exists(), catalog=catalog)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    out: Annotated[
+        Path | None, typer.Option(help="output folder (default: the scenario's output, else runs/NAME)")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="finish an interrupted run in OUT")] = False,
+    catalog: Annotated[
+        str | None, typer.Option(help="run catalog URL (default $NEUROREHAB_CATALOG or a local SQLite)")
+    ] = None,
+) -> None:
+    """Simulate a scenario and write results.parquet, manifest.json and report.html.
+
+    Example: neurorehab run scenarios/pathway-practice.yaml --out runs/pathway
+    """
+    with _plain_errors():
+        _run(scenario, None, out, resume, catalog)
+
+
+@app.command()
+def validate(scenario: Annotated[Path, typer.Argument(help="scenario YAML file")]) -> None:
+    """Check a scenario file without running it.
+
+    Example: neurorehab validate scenarios/spines-training.yaml
+    """
+    from neurorehab.config import compile_scenario, load_scenario
+
+    with _plain_errors():
+        s = load_scenario(scenario)
+        c = compile_scenario(s)
+        sessions = {a.name: int((a.calendar.n_trials > 0).sum()) for a in c.arms}
+        out_console.print(
+            f"{scenario}: valid. Model {s.model}, {s.patients.count} patients, "
+            f"arms and sessions {sessions}, {s.duration_days} days."
+        )
+
+
+@app.command("list")
+def list_(
+    what: Annotated[str, typer.Argument(help="models, injuries, interventions, assessments or all")] = "all",
+) -> None:
+    """List models, injuries, interventions and assessments, one line each.
+
+    Example: neurorehab list models
+    """
+    from neurorehab.models import INJURIES, INTERVENTIONS, MODELS
+
+    kinds = ("models", "injuries", "interventions", "assessments")
+    with _plain_errors():
+        if what not in (*kinds, "all"):
+            raise UserError(f"cannot list {what!r}; choose one of {', '.join(kinds)} or all")
+        table = Table("kind", "name", "model", "description")
+        for name, (_, info) in MODELS.items():
+            if what in ("all", "models"):
+                table.add_row("model", name, "", info.summary)
+            if what in ("all", "injuries"):
+                for inj, doc in info.injuries.items():
+                    table.add_row("injury", inj, name, doc)
+            if what in ("all", "assessments"):
+                for m, spec in info.measures.items():
+                    table.add_row("assessment", m, name, escape(f"[{spec.unit}] {spec.doc}"))
+        if what in ("all", "interventions"):
+            for name, iv in INTERVENTIONS.items():
+                table.add_row("intervention", name, "any", iv.summary)
+        assert set(INJURIES) == set(MODELS)
+        out_console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files.
+
+    Example: neurorehab schema > scenario.schema.json
+    """
+    from neurorehab.config import Scenario
+
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def runs(
+    catalog: Annotated[str | None, typer.Option(help="run catalog URL")] = None,
+    limit: Annotated[int, typer.Option(help="rows to show")] = 20,
+) -> None:
+    """List recorded runs from the catalog, newest first.
+
+    Example: neurorehab runs --limit 5
+    """
+    from neurorehab.io.catalog import list_runs
+
+    with _plain_errors():
+        try:
+            rows = list_runs(catalog, limit)
+        except Exception as err:
+            raise UserError(f"cannot read the run catalog ({catalog or 'default'}): {err}") from None
+        table = Table("started", "name", "model", "patients", "arms", "failed", "wall s", "folder")
+        for column in table.columns:
+            column.overflow = "fold"
+        for r in rows:
+            table.add_row(
+                str(r["started"])[:19],
+                r["name"],
+                r["model"],
+                str(r["patients"]),
+                str(r["arms"]),
+                str(r["failed"]),
+                f"{r['wall_s']:.1f}",
+                r["out_dir"],
+            )
+        out_console.print(table if rows else "no runs recorded yet")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a run's output folder")]) -> None:
+    """(Re)build report.html for a finished run.
+
+    Example: neurorehab report runs/pathway
+    """
+    from neurorehab.viz.report import build_report
+
+    with _plain_errors():
+        out_console.print(str(build_report(run_dir)))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,280 @@
+"""The scenario file, validated by frozen pydantic models that refuse unknown keys.
+
+An error names the field's path, the value given and what would be valid; `ScenarioError`
+carries those lines to the CLI, which prints them and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from neurorehab.models import INJURIES, INTERVENTIONS, MODELS
+
+
+class ScenarioError(Exception):
+    """A scenario the user wrote is not valid; `lines` say where and why."""
+
+    def __init__(self, lines: list[str], source: str = "scenario"):
+        self.lines = lines
+        self.source = source
+        super().__init__(f"{source}: " + "; ".join(lines))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Fixed(_Strict):
+    """Every patient gets the same value."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: float
+
+
+class Normal(_Strict):
+    """Normal distribution, clipped to the parameter's valid range."""
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(ge=0)
+
+
+class LogNormal(_Strict):
+    """Log-normal distribution given by its median and the SD of log(value)."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sd_log: float = Field(ge=0)
+
+
+class Uniform(_Strict):
+    """Uniform distribution on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+
+Distribution = Annotated[Fixed | Normal | LogNormal | Uniform, Field(discriminator="dist")]
+
+
+class Patients(_Strict):
+    """How many virtual patients each arm simulates, and how their parameters vary."""
+
+    count: int = Field(ge=1, le=1_000_000, description="virtual patients (each arm runs all of them)")
+    params: dict[str, float | Distribution] = Field(
+        default_factory=dict, description="model parameter -> a number or a distribution"
+    )
+
+
+class Injury(_Strict):
+    kind: str = Field(description="an injury the model can receive (see `neurorehab list`)")
+    day: int = Field(ge=0, description="day of the injury")
+    severity: float = Field(default=1.0, gt=0, le=1, description="share of the target destroyed")
+
+
+class Block(_Strict):
+    """A block of sessions: one intervention, a weekly schedule and a dose."""
+
+    intervention: str = "task-practice"
+    start_day: int = Field(ge=0)
+    weeks: float | None = Field(default=None, gt=0, le=520, description="block length in weeks")
+    days: int | None = Field(default=None, ge=1, le=3650, description="or block length in days")
+    sessions_per_week: int = Field(ge=1, le=7)
+    repetitions: int | None = Field(
+        default=None, ge=1, le=100_000, description="trials a session (or give minutes)"
+    )
+    minutes: float | None = Field(
+        default=None, gt=0, le=600, description="minutes a session, at the model's pace"
+    )
+    task: str | int = 0
+    intensity: float = Field(default=1.0, gt=0, le=2)
+
+    @model_validator(mode="after")
+    def _one_dose(self) -> Block:
+        if (self.repetitions is None) == (self.minutes is None):
+            raise ValueError("give exactly one of repetitions or minutes for the session dose")
+        if (self.weeks is None) == (self.days is None):
+            raise ValueError("give exactly one of weeks or days for the block's length")
+        return self
+
+    @property
+    def n_days(self) -> int:
+        return self.days if self.days is not None else max(1, round((self.weeks or 0) * 7))
+
+
+class Arm(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    protocol: list[Block] = Field(default_factory=list, description="blocks; empty: no therapy")
+
+
+class Assessments(_Strict):
+    every_days: int = Field(default=7, ge=1, le=3650, description="assess every N days from day 0")
+    days: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list, description="extra days")
+    measures: list[str] | None = Field(default=None, description="measures to keep (default: all)")
+
+
+class Scenario(_Strict):
+    """A whole scenario: model, patients, injury, arms, assessments, seed and output."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    description: str = ""
+    model: str
+    model_options: dict[str, int] = Field(
+        default_factory=dict, description="model structure (sizes), e.g. n_cells"
+    )
+    seed: int = Field(ge=0, le=2**31 - 1)
+    duration_days: int = Field(ge=1, le=3650)
+    patients: Patients
+    injury: Injury | None = None
+    arms: list[Arm] = Field(min_length=1)
+    assessments: Assessments = Assessments()
+    output: str | None = Field(default=None, description="output folder (the CLI's --out wins)")
+    chunk_size: int | None = Field(
+        default=None, ge=1, le=16_384,
+        description="patients per vectorised chunk and per result shard (default: sized to the cache)",
+    )
+
+    @model_validator(mode="after")
+    def _model_aware(self) -> Scenario:
+        errors = _model_errors(self)
+        if errors:
+            raise ValueError(" | ".join(errors))
+        return self
+
+
+def _model_errors(s: Scenario) -> list[str]:
+    if s.model not in MODELS:
+        return [f"model: unknown model {s.model!r}; valid: {sorted(MODELS)}"]
+    cls, info = MODELS[s.model]
+    errors = []
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.type in (int, "int")}
+    for key, value in s.model_options.items():
+        if key not in fields:
+            errors.append(f"model_options.{key}: not an option of {s.model}; valid: {sorted(fields)}")
+        elif not 1 <= value <= 100_000:
+            errors.append(f"model_options.{key}: {value} is out of range; valid: 1..100000")
+    for key, dist in s.patients.params.items():
+        spec = info.params.get(key)
+        if spec is None:
+            errors.append(
+                f"patients.params.{key}: not a parameter of {s.model}; valid: {sorted(info.params)}"
+            )
+            continue
+        centre = dist if isinstance(dist, float | int) else _centre(dist)
+        if not spec.low <= centre <= spec.high:
+            errors.append(
+                f"patients.params.{key}: {centre} lies outside the valid range "
+                f"[{spec.low}, {spec.high}] {spec.unit}"
+            )
+    if s.injury is not None and s.injury.kind not in INJURIES[s.model]:
+        errors.append(
+            f"injury.kind: {s.injury.kind!r} is not an injury of {s.model}; "
+            f"valid: {sorted(INJURIES[s.model]) or 'none (omit injury)'}"
+        )
+    if s.injury is not None and s.injury.day > s.duration_days:
+        errors.append(f"injury.day: {s.injury.day} is after duration_days ({s.duration_days})")
+    names = [a.name for a in s.arms]
+    if len(set(names)) != len(names):
+        errors.append(f"arms: names must be unique, got {names}")
+    for i, arm in enumerate(s.arms):
+        for j, b in enumerate(arm.protocol):
+            where = f"arms[{i}] ({arm.name}).protocol[{j}]"
+            if b.intervention not in INTERVENTIONS:
+                errors.append(
+                    f"{where}.intervention: unknown {b.intervention!r}; valid: {sorted(INTERVENTIONS)}"
+                )
+            if isinstance(b.task, str) and b.task not in info.tasks:
+                errors.append(
+                    f"{where}.task: {b.task!r} is not a task of {s.model}; "
+                    f"valid: {list(info.tasks)} or 0..{len(info.tasks) - 1}"
+                )
+            if isinstance(b.task, int) and not 0 <= b.task < len(info.tasks):
+                errors.append(f"{where}.task: {b.task} is out of range; valid: 0..{len(info.tasks) - 1}")
+            end = b.start_day + b.n_days - 1
+            if end > s.duration_days:
+                errors.append(f"{where}: runs to day {end}, after duration_days ({s.duration_days})")
+    if s.assessments.measures is not None:
+        bad = sorted(set(s.assessments.measures) - set(info.measures))
+        if bad:
+            errors.append(
+                f"assessments.measures: {bad} not measures of {s.model}; valid: {sorted(info.measures)}"
+            )
+    late = [d for d in s.assessments.days if d > s.duration_days]
+    if late:
+        errors.append(f"assessments.days: {late} after duration_days ({s.duration_days})")
+    return errors
+
+
+def _centre(d: Fixed | Normal | LogNormal | Uniform) -> float:
+    match d:
+        case Fixed(value=v):
+            return v
+        case Normal(mean=m):
+            return m
+        case LogNormal(median=m):
+            return m
+        case Uniform(low=lo, high=hi):
+            return (lo + hi) / 2
+    raise TypeError(d)
+
+
+def _format(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
+        path = ".".join(
+            p
+            for p in path.split(".")
+            if p not in {"fixed", "normal", "lognormal", "uniform", "float", "int", "str"}
+        )
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "value_error" and not e["loc"]:
+            lines.extend(msg.split(" | "))
+            continue
+        given = e.get("input")
+        shown = "" if e["type"] == "missing" or isinstance(given, dict) else f" (got {given!r})"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key; check its spelling against `neurorehab schema`"
+        lines.append(f"{path or '(top level)'}: {msg}{shown}")
+    return lines
+
+
+def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
+    """Validate already-loaded YAML data; raises ScenarioError with plain lines."""
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [f"expected a mapping of keys at the top level, got {type(data).__name__}"], source
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format(err), source) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; every failure becomes a ScenarioError."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError([f"no such file: {p}"], str(p))
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ScenarioError([f"malformed YAML{where}: {problem}"], str(p)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"cannot read file: {err}"], str(p)) from None
+    return parse_scenario(data, str(p))

@@ -1,0 +1,203 @@
+"""The multi-timescale engine: one `simulate` entry point over a compiled calendar.
+
+A calendar is a sequence of *slots*, one for each day on which something happens (a session,
+an injury, an assessment). Each slot runs, in order: the offline update for the hours since the
+previous slot (consolidation, decay, structural growth: closed form or sub-stepped by the
+model), the injury if one falls on that day, the session's trials (a `lax.scan`, trials past
+the session's count masked out), then the assessment. Days on which nothing happens cost
+nothing, so months of rehabilitation cost what their sessions cost.
+
+Code is written for one patient (`simulate_one`) and batched with `vmap` over chunks of
+patients sized for the cache (`simulate`). Each patient carries its own PRNG key, so a patient
+gives the same numbers alone or in any batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from functools import lru_cache, partial
+from typing import Any, NamedTuple, Protocol, cast
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from neurorehab.core.failures import failure_code
+from neurorehab.core.types import Context, Modulation, State, Stimulus, tree_where
+
+Params = dict[str, Array]
+
+
+class Model(Protocol):
+    """The contract every model implements (pure functions, no hidden state).
+
+    A model object holds only static structure (sizes) and must be hashable; everything that
+    varies between patients lives in `params`.
+    """
+
+    name: str
+
+    def init(self, params: Params, key: Array) -> State: ...
+
+    def trial(
+        self, params: Params, state: State, stimulus: Stimulus, modulation: Modulation, key: Array
+    ) -> State: ...
+
+    def offline(self, params: Params, state: State, hours: Array, context: Context, key: Array) -> State: ...
+
+    def assess(self, params: Params, state: State, key: Array) -> dict[str, Array]: ...
+
+
+class Injury(Protocol):
+    """A pure transformation of a model's state at a time (lesion, cut, demyelination)."""
+
+    def apply(self, params: Params, state: State, key: Array) -> State: ...
+
+
+class Calendar(NamedTuple):
+    """An arm's schedule compiled to dense arrays over slots (leading axis E).
+
+    day: absolute day of the slot; gap_hours: offline hours since the previous slot (or since
+    the start for the first); n_trials: trials in the slot's session (0: none); task, intensity:
+    the stimulus; modulation: the session's gains; injure: whether the injury happens that day.
+    """
+
+    day: Array
+    gap_hours: Array
+    n_trials: Array
+    task: Array
+    intensity: Array
+    modulation: Modulation
+    injure: Array
+
+    @property
+    def max_trials(self) -> int:
+        return int(np.max(np.asarray(self.n_trials), initial=0))
+
+
+class NoInjury:
+    """The identity injury, for arms or models without one."""
+
+    def apply(self, params: Params, state: State, key: Array) -> State:
+        return state
+
+    def __hash__(self) -> int:
+        return hash(NoInjury)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NoInjury)
+
+
+def simulate_one(
+    model: Model,
+    params: Params,
+    calendar: Calendar,
+    key: Array,
+    *,
+    injury: Injury | None = None,
+    max_trials: int | None = None,
+) -> tuple[dict[str, Array], State, Array]:
+    """Run one patient through a calendar.
+
+    Returns (measures: name -> array over slots, final state, failure code). Differentiable
+    with respect to `params` (no Python branching on traced values).
+    """
+    injury = NoInjury() if injury is None else injury
+    n_max = calendar.max_trials if max_trials is None else max_trials
+    k_init, k_run = jax.random.split(key)
+    state0 = model.init(params, k_init)
+
+    def run_slot(state: State, xs: tuple[Any, Array]) -> tuple[State, dict[str, Array]]:
+        slot, k = xs
+        k_off, k_inj, k_trials, k_assess = jax.random.split(k, 4)
+        state = model.offline(params, state, slot.gap_hours, Context(day=slot.day), k_off)
+        state = tree_where(slot.injure, injury.apply(params, state, k_inj), state)
+        stim = Stimulus(slot.task, slot.intensity)
+
+        def run_trial(st: State, xt: tuple[Array, Array]) -> tuple[State, None]:
+            t, kt = xt
+            new = model.trial(params, st, stim, slot.modulation, kt)
+            return tree_where(t < slot.n_trials, new, st), None
+
+        if n_max > 0:
+            state, _ = jax.lax.scan(run_trial, state, (jnp.arange(n_max), jax.random.split(k_trials, n_max)))
+        return state, model.assess(params, state, k_assess)
+
+    n_slots = calendar.day.shape[0]
+    state, measures = jax.lax.scan(run_slot, state0, (calendar, jax.random.split(k_run, n_slots)))
+    return measures, state, failure_code(measures, state)
+
+
+CACHE_BUDGET_BYTES = 8 * 2**20
+
+
+def auto_chunk(model: Model, params: Params, budget: int = CACHE_BUDGET_BYTES) -> int:
+    """Patients per chunk so that a chunk's states fit in `budget` bytes (about a cache's share).
+
+    Each step of the compiled scan has a fixed cost, so bigger chunks amortise it, until the
+    chunk's states spill out of cache (PEERS.md: 100-patient chunks of a 200-neuron network ran
+    3x faster than one vmap over 1,000). Small models get large chunks, large ones small.
+    """
+    one = jax.tree_util.tree_map(lambda x: x[0], params)
+    shapes = jax.eval_shape(model.init, one, jax.random.key(0))
+    per_patient = sum(np.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+    return int(np.clip(budget // max(int(per_patient), 1), 16, 16_384))
+
+
+@lru_cache(maxsize=64)
+def _batched(model: Model, injury: Injury, max_trials: int) -> Callable[..., Any]:
+    one = partial(simulate_one, model, injury=injury, max_trials=max_trials)
+    return jax.jit(jax.vmap(lambda p, c, k: one(p, c, k), in_axes=(0, None, 0)))
+
+
+def simulate(
+    model: Model,
+    params: Params,
+    calendar: Calendar,
+    keys: Array,
+    *,
+    injury: Injury | None = None,
+    chunk_size: int | None = None,
+    return_state: bool = False,
+) -> tuple[dict[str, np.ndarray], np.ndarray] | tuple[dict[str, np.ndarray], np.ndarray, Any]:
+    """Run a batch of patients (leading axis of every `params` leaf and of `keys`).
+
+    Patients run in chunks of `chunk_size` (default: `auto_chunk`) under one compiled `vmap`;
+    the last chunk is padded,
+    so every chunk reuses one compilation. Returns (measures: name -> [patients, slots],
+    failure codes [patients]) and, with `return_state`, the final states (batched pytree).
+    A patient whose numbers blow up gets a non-zero code; the others are unaffected.
+    """
+    n = int(keys.shape[0])
+    for name, leaf in params.items():
+        if jnp.shape(leaf)[:1] != (n,):
+            raise ValueError(
+                f"params[{name!r}] has shape {jnp.shape(leaf)}; expected a leading patient axis "
+                f"of {n} (one row per key)"
+            )
+    if chunk_size is None:
+        chunk_size = auto_chunk(model, params)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    # Models and injuries are frozen dataclasses: hashable, so one compilation serves each.
+    fn = _batched(cast(Hashable, model), cast(Hashable, injury or NoInjury()), calendar.max_trials)
+    size = min(chunk_size, n)
+    outs = []
+    for start in range(0, n, size):
+        idx = np.arange(start, start + size)
+        idx = np.where(idx < n, idx, 0)  # pad the last chunk with patient 0, dropped below
+        chunk = jax.tree_util.tree_map(lambda x, i=idx: x[i], params)
+        measures, state, codes = fn(chunk, calendar, keys[idx])
+        keep = min(size, n - start)
+        outs.append(
+            jax.tree_util.tree_map(
+                lambda x, k=keep: np.asarray(x)[:k], (measures, codes, state if return_state else None)
+            )
+        )
+    measures = {k: np.concatenate([o[0][k] for o in outs]) for k in outs[0][0]}
+    codes = np.concatenate([o[1] for o in outs])
+    if not return_state:
+        return measures, codes
+    state = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *[o[2] for o in outs])
+    return measures, codes, state

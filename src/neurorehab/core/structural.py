@@ -1,0 +1,120 @@
+"""The Model of Structural Plasticity (Butz & van Ooyen 2013, PLoS Comput Biol 9:e1003259).
+
+Each neuron keeps a calcium trace of its activity; its numbers of axonal boutons and dendritic
+spines (synaptic elements, real-valued) grow or retract by a growth curve of calcium; whole
+elements bind into synapses with vacant partners and synapses break when their elements
+retract. Conventions follow NEST's implementation (times in ms, growth rates in elements per
+ms). Connectivity is an integer count matrix C[pre, post], so element bookkeeping is exact:
+for every neuron, connected elements never exceed floor(z).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+
+def calcium_spikes(ca: Array, spikes: Array, dt: Array, tau: Array, beta: Array) -> Array:
+    """Spike-driven trace: dCa/dt = -Ca/tau + beta * sum of spikes (NEST's Ca).
+
+    Exact decay over dt, then a jump of beta per spike. Its mean settles at beta * tau * rate.
+    """
+    return ca * jnp.exp(-dt / tau) + beta * spikes
+
+
+def calcium_rate(ca: Array, rate: Array, dt: Array, tau: Array, beta: Array) -> Array:
+    """Rate-driven trace, the same equation with the spike train replaced by its rate.
+
+    Integrated exactly for a rate held over dt: Ca -> beta tau r + (Ca - beta tau r) e^(-dt/tau).
+    """
+    target = beta * tau * rate
+    return target + (ca - target) * jnp.exp(-dt / tau)
+
+
+def growth_gaussian(ca: Array, nu: Array, eta: Array, eps: Array) -> Array:
+    """dz/dt = nu (2 exp(-((Ca - xi)/zeta)^2) - 1), xi = (eta+eps)/2, zeta = (eps-eta)/(2 sqrt(ln 2)).
+
+    Zero at eta (minimum activity for growth) and eps (set point), +nu midway, -nu far out
+    (Butz & van Ooyen 2013, eq. 2; NEST growth_curve_gaussian).
+    """
+    xi = (eta + eps) / 2.0
+    zeta = (eps - eta) / (2.0 * jnp.sqrt(jnp.log(2.0)))
+    return nu * (2.0 * jnp.exp(-(((ca - xi) / zeta) ** 2)) - 1.0)
+
+
+def growth_linear(ca: Array, nu: Array, eps: Array) -> Array:
+    """dz/dt = nu (1 - Ca/eps) (NEST growth_curve_linear): homeostatic about the set point."""
+    return nu * (1.0 - ca / eps)
+
+
+def growth_sigmoid(ca: Array, nu: Array, eps: Array, psi: Array) -> Array:
+    """dz/dt = nu (2 / (1 + exp((Ca - eps)/psi)) - 1) (NEST growth_curve_sigmoid), psi > 0."""
+    return nu * (2.0 / (1.0 + jnp.exp((ca - eps) / psi)) - 1.0)
+
+
+def grow(z: Array, rate: Array, dt: Array) -> Array:
+    """Advance element counts by their growth rate over dt; counts never go below zero."""
+    return jnp.maximum(z + rate * dt, 0.0)
+
+
+def _remove_one(c: Array, deficit: Array, key: Array) -> tuple[Array, Array]:
+    """For each row with deficit > 0, remove one unit of C chosen in proportion to its counts."""
+    logits = jnp.where(c > 0, jnp.log(jnp.maximum(c, 1).astype(jnp.float32)), -jnp.inf)
+    pick = jax.random.categorical(key, logits, axis=1)
+    active = (deficit > 0) & (c.sum(axis=1) > 0)
+    hit = jax.nn.one_hot(pick, c.shape[1], dtype=c.dtype) * active[:, None].astype(c.dtype)
+    return c - hit, deficit - active.astype(deficit.dtype)
+
+
+def delete_excess(c: Array, z_axon: Array, z_dendrite: Array, key: Array, rounds: int = 4) -> Array:
+    """Break synapses whose elements retracted: while floor(z) < connected, remove at random.
+
+    Axonal deficits remove outgoing synapses of the pre neuron, dendritic deficits incoming
+    ones of the post neuron, each chosen in proportion to existing counts; the partner element
+    becomes vacant (Butz & van Ooyen 2013). At most `rounds` synapses per neuron per update,
+    ample when growth rates are small (nu dt << 1).
+    """
+    k_ax, k_den = jax.random.split(key)
+    deficit_ax = jnp.maximum(c.sum(axis=1) - jnp.floor(z_axon).astype(c.dtype), 0)
+    for k in jax.random.split(k_ax, rounds):
+        c, deficit_ax = _remove_one(c, deficit_ax, k)
+    deficit_den = jnp.maximum(c.sum(axis=0) - jnp.floor(z_dendrite).astype(c.dtype), 0)
+    ct = c.T
+    for k in jax.random.split(k_den, rounds):
+        ct, deficit_den = _remove_one(ct, deficit_den, k)
+    return ct.T
+
+
+def pair_vacant(
+    c: Array,
+    z_axon: Array,
+    z_dendrite: Array,
+    key: Array,
+    kernel: Array | None = None,
+    rounds: int = 4,
+) -> Array:
+    """Bind vacant boutons to vacant spines, at random or by a distance kernel.
+
+    Each round every neuron with a vacant bouton proposes one partner j with probability
+    proportional to vacant_spines[j] * kernel[i, j]; proposals to a post neuron are accepted in
+    random order up to its number of vacant spines, so bookkeeping stays exact. `kernel`
+    (pre x post, >= 0) is all ones for random pairing, a Gaussian of distance for
+    distance-dependent pairing; a zero diagonal forbids autapses.
+    """
+    n_pre, n_post = c.shape
+    kern = jnp.ones((n_pre, n_post), jnp.float32) if kernel is None else kernel
+    for k in jax.random.split(key, rounds):
+        k_pick, k_order = jax.random.split(k)
+        vac_ax = jnp.floor(z_axon).astype(c.dtype) - c.sum(axis=1)
+        vac_den = jnp.floor(z_dendrite).astype(c.dtype) - c.sum(axis=0)
+        weight = kern * jnp.maximum(vac_den, 0)[None, :].astype(jnp.float32)
+        logits = jnp.where(weight > 0, jnp.log(jnp.maximum(weight, 1e-30)), -jnp.inf)
+        pick = jax.random.categorical(k_pick, logits, axis=1)
+        proposes = (vac_ax > 0) & (weight.sum(axis=1) > 0)
+        order = jax.random.uniform(k_order, (n_pre,))
+        same = (pick[:, None] == pick[None, :]) & proposes[None, :]
+        rank = jnp.sum(same & (order[None, :] < order[:, None]), axis=1)
+        accept = proposes & (rank < vac_den[pick])
+        c = c + jax.nn.one_hot(pick, n_post, dtype=c.dtype) * accept[:, None].astype(c.dtype)
+    return c

@@ -1,0 +1,61 @@
+"""Immutable state and the small records that travel between the engine and a model.
+
+`State` splits a model's variables by timescale (DESIGN.md): `fast` activity that lives within a
+trial, `plastic` synaptic weights, `structural` state (synaptic elements, spines, masks) and
+`slow` variables (recovery potential, myelin, skill, day counters). Each field holds whatever
+pytree the model needs; the engine only maps over it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+
+class State(NamedTuple):
+    """A model's state, split by timescale. Each field is a pytree (often a dict of arrays)."""
+
+    fast: Any
+    plastic: Any
+    structural: Any
+    slow: Any
+
+
+class Stimulus(NamedTuple):
+    """What one trial presents: which task (int code) and at what intensity (0-2, 1 = usual)."""
+
+    task: Array
+    intensity: Array
+
+
+class Modulation(NamedTuple):
+    """Gains that interventions and modulators set for a session (dimensionless, 1 = neutral).
+
+    plasticity: multiplies synaptic learning rates; error: scales error feedback;
+    drive: scales the external drive of the trained population (imagery < 1);
+    forced_use: share of daily-life actions forced onto the affected side (0-1).
+    """
+
+    plasticity: Array
+    error: Array
+    drive: Array
+    forced_use: Array
+
+    @staticmethod
+    def neutral() -> Modulation:
+        one = jnp.float32(1.0)
+        return Modulation(one, one, one, jnp.float32(0.0))
+
+
+class Context(NamedTuple):
+    """Where the clock stands for an offline update: absolute day of the slot (d)."""
+
+    day: Array
+
+
+def tree_where(pred: Array, on_true: Any, on_false: Any) -> Any:
+    """Select between two pytrees of the same structure with a scalar traced predicate."""
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)

@@ -1,0 +1,74 @@
+"""Tidy results: one row per arm x patient x day x measure, in Parquet, queried with DuckDB.
+
+A run writes one shard file per (arm, chunk of patients), atomically; the merged
+`results.parquet` is written only once every shard is there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from neurorehab.io.atomic import write_atomic
+
+SCHEMA = pa.schema(
+    [
+        ("arm", pa.string()),
+        ("patient", pa.int32()),
+        ("day", pa.int32()),
+        ("measure", pa.string()),
+        ("value", pa.float64()),
+        ("failure", pa.int8()),
+    ]
+)
+
+
+def tidy_table(
+    arm: str, patient_ids: np.ndarray, days: np.ndarray, measures: dict[str, np.ndarray], codes: np.ndarray
+) -> pa.Table:
+    """Long table from measures[name] of shape [patients, days]."""
+    n_p, n_d = len(patient_ids), len(days)
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in SCHEMA.names}
+    for name, values in measures.items():
+        cols["patient"].append(np.repeat(patient_ids, n_d))
+        cols["day"].append(np.tile(days, n_p))
+        cols["measure"].append(np.full(n_p * n_d, name, dtype=object))
+        cols["value"].append(np.asarray(values, np.float64).reshape(-1))
+        cols["failure"].append(np.repeat(codes, n_d))
+    n = sum(len(x) for x in cols["value"])
+    arrays = {
+        "arm": pa.array(np.full(n, arm, dtype=object), pa.string()),
+        **{
+            k: pa.array(np.concatenate(cols[k]), SCHEMA.field(k).type)
+            for k in ("patient", "day", "measure", "value", "failure")
+        },
+    }
+    return pa.table(arrays, schema=SCHEMA)
+
+
+def write_parquet(path: Path, table: pa.Table) -> None:
+    write_atomic(path, lambda p: pq.write_table(table, p, compression="zstd"))
+
+
+def merge_shards(shards: list[Path], out: Path) -> None:
+    """Concatenate shard files (in the given order) into one Parquet file, atomically."""
+    table = pa.concat_tables([pq.read_table(p) for p in shards]) if shards else SCHEMA.empty_table()
+    write_parquet(out, table)
+
+
+def query(results: str | Path, sql: str) -> duckdb.DuckDBPyRelation:
+    """Run SQL over a results file (or run folder); the table is called `results`.
+
+    Example: query("runs/demo", "select arm, avg(value) from results where measure =
+    'd_function' and day = 56 group by arm").
+    """
+    path = Path(results)
+    if path.is_dir():
+        path = path / "results.parquet"
+    con = duckdb.connect()
+    con.execute(f"create view results as select * from read_parquet('{path.as_posix()}')")
+    return con.sql(sql)

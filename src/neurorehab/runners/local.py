@@ -1,0 +1,246 @@
+"""Run a scenario in process, in resumable shards of patients, into an output folder.
+
+Layout of a run folder:
+  run.json            written first: status "running", the scenario's hash, start time
+  scenario.yaml       the validated scenario
+  shards/*.parquet    one per (arm, chunk of patients), each written atomically
+  snapshots/*.npz     small final-state pictures of patient 0 per arm (for the report)
+  results.parquet     merged, written only when every shard exists
+  manifest.json       written last: its presence means the run is complete
+An interrupted run has no manifest.json; `resume=True` skips the shards already written and,
+since every patient's numbers depend only on its own key, finishes with the same results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import yaml
+
+import neurorehab
+from neurorehab.config import CompiledScenario, Scenario, compile_scenario
+from neurorehab.core.engine import auto_chunk, simulate
+from neurorehab.core.failures import DESCRIPTIONS
+from neurorehab.io import catalog
+from neurorehab.io.atomic import write_atomic, write_json_atomic, write_text_atomic
+from neurorehab.io.results import merge_shards, query, tidy_table, write_parquet
+
+Progress = Callable[[int, int], None]
+
+
+class RunError(Exception):
+    """The run cannot start or go on, for a reason the user can act on."""
+
+
+def scenario_hash(s: Scenario) -> str:
+    data = s.model_dump(mode="json", exclude={"output"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for pkg in ("neurorehab", "jax", "jaxlib", "numpy", "pydantic", "pyarrow", "duckdb", "sqlalchemy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _git_revision() -> str | None:
+    src = Path(neurorehab.__file__).resolve().parent
+    try:
+        res = subprocess.run(
+            ["git", "-C", str(src), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _check_folder(out: Path, digest: str, resume: bool) -> dict[str, Any] | None:
+    """Return the existing manifest of a finished run when resuming; raise on conflicts."""
+    if (out / "manifest.json").exists():
+        if resume:
+            return dict(json.loads((out / "manifest.json").read_text()))
+        raise RunError(f"{out} already holds a complete run; choose another --out or delete it")
+    run_file = out / "run.json"
+    if run_file.exists():
+        started = json.loads(run_file.read_text())
+        if not resume:
+            raise RunError(
+                f"{out} holds an interrupted run of {started.get('name')!r}; add --resume "
+                "to finish it, or choose another --out"
+            )
+        if started.get("scenario_sha256") != digest:
+            raise RunError(
+                f"{out} was started with a different scenario; --resume needs the same "
+                "scenario file (or choose another --out)"
+            )
+    elif out.exists() and any(out.iterdir()):
+        raise RunError(f"{out} is not empty and holds no neurorehab run; choose an empty or new folder")
+    return None
+
+
+def run_scenario(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+    catalog_url: str | None = None,
+) -> dict[str, Any]:
+    """Simulate every arm for every patient, shard by shard, and write the run folder.
+
+    Returns the manifest. Raises RunError for folder conflicts the user can fix.
+    """
+    out = Path(out)
+    digest = scenario_hash(scenario)
+    done = _check_folder(out, digest, resume)
+    if done is not None:
+        return done
+    t0 = time.perf_counter()
+    started = json.loads((out / "run.json").read_text())["started"] if (out / "run.json").exists() else _now()
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(
+        out / "run.json",
+        {"status": "running", "name": scenario.name, "scenario_sha256": digest, "started": started},
+    )
+    write_text_atomic(
+        out / "scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+    )
+    compiled = compile_scenario(scenario)
+    shard_paths, timings = _run_shards(compiled, out, progress)
+    merge_shards(shard_paths, out / "results.parquet")
+    failures = _failures(out)
+    wall = time.perf_counter() - t0
+    manifest = {
+        "name": scenario.name,
+        "model": scenario.model,
+        "status": "complete",
+        "seed": scenario.seed,
+        "scenario_sha256": digest,
+        "scenario": scenario.model_dump(mode="json"),
+        "patients": compiled.n_patients,
+        "arms": [a.name for a in compiled.arms],
+        "measures": list(compiled.measures),
+        "started": started,
+        "finished": _now(),
+        "wall_s": round(wall, 3),
+        "timings": timings,
+        "resumed": resume,
+        "versions": _versions(),
+        "git_revision": _git_revision(),
+        "failures": failures,
+        "failure_codes": {str(k): v for k, v in DESCRIPTIONS.items()},
+        "random_keys": "patient traits: fold_in(fold_in(key(seed), 1), patient); simulation: "
+        "fold_in(fold_in(key(seed), 2), patient), shared by all arms",
+    }
+    write_json_atomic(out / "manifest.json", manifest)
+    write_json_atomic(
+        out / "run.json",
+        {"status": "complete", "name": scenario.name, "scenario_sha256": digest, "started": started},
+    )
+    n_failed = sum(len(v) for v in failures.values())
+    catalog.record(
+        {
+            "run_id": f"{scenario.name}-{digest[:12]}-{started}",
+            "name": scenario.name,
+            "model": scenario.model,
+            "status": "complete",
+            "seed": scenario.seed,
+            "patients": compiled.n_patients,
+            "arms": len(compiled.arms),
+            "failed": n_failed,
+            "out_dir": str(out.resolve()),
+            "started": datetime.fromisoformat(started),
+            "finished": datetime.fromisoformat(str(manifest["finished"])),
+            "wall_s": wall,
+            "scenario_sha256": digest,
+        },
+        catalog_url,
+    )
+    return manifest
+
+
+def _run_shards(
+    c: CompiledScenario, out: Path, progress: Progress | None
+) -> tuple[list[Path], dict[str, Any]]:
+    size = c.scenario.chunk_size or auto_chunk(c.model, c.sample_params(np.arange(1)))
+    n = c.n_patients
+    total = n * len(c.arms)
+    paths, times, done = [], [], 0
+    for a_index, arm in enumerate(c.arms):
+        for start in range(0, n, size):
+            ids = np.arange(start, min(start + size, n))
+            path = out / "shards" / f"a{a_index:02d}-p{start:07d}.parquet"
+            paths.append(path)
+            if not path.exists():
+                t = time.perf_counter()
+                want_state = start == 0 and hasattr(c.model, "snapshot")
+                result = simulate(
+                    c.model,
+                    c.sample_params(ids),
+                    arm.calendar,
+                    c.sim_keys(ids),
+                    injury=c.injury,
+                    chunk_size=size,
+                    return_state=want_state,
+                )
+                measures, codes = result[0], result[1]
+                keep = {k: measures[k][:, arm.assess] for k in c.measures}
+                write_parquet(path, tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes))
+                if want_state:
+                    _write_snapshot(c, out / "snapshots" / f"{arm.name}.npz", result[2])  # type: ignore[misc]
+                times.append(time.perf_counter() - t)
+            done += len(ids)
+            if progress is not None:
+                progress(done, total)
+    timings = {
+        "shards_run": len(times),
+        "first_shard_s": round(times[0], 3) if times else None,
+        "later_shards_mean_s": round(float(np.mean(times[1:])), 4) if len(times) > 1 else None,
+        "patients_per_s_after_first": round(size / float(np.mean(times[1:])), 1) if len(times) > 1 else None,
+    }
+    return paths, timings
+
+
+def _write_snapshot(c: CompiledScenario, path: Path, state: Any) -> None:
+    first = jax.tree_util.tree_map(lambda x: x[0], state)
+    snap = {k: np.asarray(v) for k, v in c.model.snapshot(first).items()}  # type: ignore[attr-defined]
+
+    def write(p: Path) -> None:
+        with open(p, "wb") as fh:
+            np.savez_compressed(fh, **snap)  # type: ignore[arg-type]
+
+    write_atomic(path, write)
+
+
+def _failures(out: Path) -> dict[str, dict[str, int]]:
+    rows = query(
+        out, "select distinct arm, patient, failure from results where failure <> 0 order by arm, patient"
+    ).fetchall()
+    result: dict[str, dict[str, int]] = {}
+    for arm, patient, code in rows:
+        result.setdefault(arm, {})[str(patient)] = int(code)
+    return result

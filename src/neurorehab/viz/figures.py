@@ -1,0 +1,141 @@
+"""Report figures from tidy results (pandas-free: numpy arrays out of DuckDB)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats
+
+from neurorehab.io.results import query
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
+def png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def summary(run: Path, measure: str) -> dict[str, dict[str, np.ndarray]]:
+    """Per arm: days, mean, 95 % t-interval half-width and n over patients that did not fail."""
+    rows = query(
+        run,
+        f"""
+        select arm, day, avg(value) as mean, stddev_samp(value) as sd, count(value) as n
+        from results where measure = '{measure}' and failure = 0 and isfinite(value)
+        group by arm, day order by arm, day""",
+    ).fetchall()
+    out: dict[str, dict[str, list[float]]] = {}
+    for arm, day, mean, sd, n in rows:
+        d = out.setdefault(arm, {"day": [], "mean": [], "half": [], "n": []})
+        half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 and sd is not None else 0.0
+        for k, v in (("day", day), ("mean", mean), ("half", half), ("n", n)):
+            d[k].append(v)
+    return {a: {k: np.asarray(v, float) for k, v in d.items()} for a, d in out.items()}
+
+
+def recovery_curves(run: Path, measures: list[str], units: dict[str, str], arms: list[str]) -> bytes:
+    """One panel per measure: each arm's mean with its 95 % confidence band over days."""
+    cols = min(3, len(measures))
+    rows = int(np.ceil(len(measures) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, m in zip(axes.flat, measures, strict=False):
+        s = summary(run, m)
+        for i, arm in enumerate(arms):
+            if arm not in s:
+                continue
+            d, c = s[arm], COLORS[i % len(COLORS)]
+            ax.plot(d["day"], d["mean"], color=c, label=arm, lw=1.8)
+            ax.fill_between(d["day"], d["mean"] - d["half"], d["mean"] + d["half"], color=c, alpha=0.2)
+        ax.set_title(m, fontsize=10)
+        ax.set_xlabel("day")
+        ax.set_ylabel(units.get(m, ""))
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(measures) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle("Mean per arm with 95 % confidence interval", fontsize=11)
+    fig.tight_layout()
+    return png(fig)
+
+
+def pathway_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """A->D and B->D weights over time per arm (seed 000, Fig. 2)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for measure, style in (("w_ad", "-"), ("w_bd", "--")):
+        s = summary(run, measure)
+        for i, arm in enumerate(arms):
+            if arm in s:
+                d = s[arm]
+                ax.plot(
+                    d["day"],
+                    d["mean"],
+                    style,
+                    color=COLORS[i % len(COLORS)],
+                    label=f"{arm}: {'A' if measure == 'w_ad' else 'B'}->D",
+                )
+    ax.set_xlabel("day")
+    ax.set_ylabel("mean weight")
+    ax.set_title("Surviving route A->D (solid) and lost route B->D (dashed)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return [("A->D and B->D weights", png(fig))]
+
+
+def spines_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Spine maps of one animal per arm (coloured by birth day) and cluster fraction by day."""
+    out = []
+    if snapshots:
+        fig, axes = plt.subplots(len(snapshots), 1, figsize=(9, 1.9 * len(snapshots)), squeeze=False)
+        for ax, (arm, snap) in zip(axes[:, 0], snapshots.items(), strict=True):
+            alive, birth = snap["alive"][:8], snap["birth"][:8]
+            yy, xx = np.nonzero(alive)
+            old = birth[yy, xx] < 0
+            ax.scatter(xx[old], yy[old], s=6, c="#bbbbbb", label="pre-existing")
+            sc = ax.scatter(
+                xx[~old],
+                yy[~old],
+                s=14,
+                c=birth[yy, xx][~old],
+                cmap="viridis",
+                label="new (colour: birth day)",
+            )
+            ax.set_title(f"{arm}: spine map on day {int(snap['day'])} (8 branches)", fontsize=9)
+            ax.set_xlabel("position along branch (um)")
+            ax.set_yticks([])
+            if (~old).any():
+                fig.colorbar(sc, ax=ax, label="birth day", pad=0.01)
+        axes[0, 0].legend(fontsize=7, loc="upper right")
+        fig.tight_layout()
+        out.append(("Spine maps", png(fig)))
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    s = summary(run, "cluster_fraction")
+    for i, arm in enumerate(arms):
+        if arm in s:
+            d, c = s[arm], COLORS[i % len(COLORS)]
+            ax.plot(d["day"], d["mean"], "-o", ms=3, color=c, label=arm)
+            ax.fill_between(d["day"], d["mean"] - d["half"], d["mean"] + d["half"], color=c, alpha=0.2)
+    ax.axhline(32.5, color="k", ls=":", lw=1)
+    ax.text(0.5, 33.5, "Fu et al. 2012: 32.5 % (days 1-4)", fontsize=7)
+    ax.axhline(6.8, color="gray", ls=":", lw=1)
+    ax.text(0.5, 7.8, "controls 6.8 %", fontsize=7, color="gray")
+    ax.set_xlabel("day")
+    ax.set_ylabel("% of new spines in clusters")
+    ax.set_title("Cluster fraction of new spines (4-day window)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    out.append(("Cluster fraction by day", png(fig)))
+    return out
+
+
+MODEL_FIGURES = {"pathway": pathway_figures, "spines": spines_figures}

@@ -1,0 +1,111 @@
+"""`report.html`: one self-contained page (inline CSS, figures as data URIs), opens offline."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from neurorehab.io.atomic import write_text_atomic
+from neurorehab.models import MODELS
+from neurorehab.viz.figures import MODEL_FIGURES, recovery_curves
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
+h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ddd;padding:.25em .6em;
+text-align:left;vertical-align:top}th{background:#f4f4f4}img{max-width:100%}.muted{color:#777}
+pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.8em}"""
+
+
+class ReportError(Exception):
+    """The folder is not a complete run."""
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def build_report(run: str | Path) -> Path:
+    """Write run/report.html from a complete run folder and return its path."""
+    run = Path(run)
+    manifest_path = run / "manifest.json"
+    if not manifest_path.exists():
+        raise ReportError(
+            f"{run} holds no complete run (no manifest.json); finish it with "
+            "`neurorehab run SCENARIO --out DIR --resume`"
+        )
+    manifest = json.loads(manifest_path.read_text())
+    scenario = manifest["scenario"]
+    _, info = MODELS[manifest["model"]]
+    arms = manifest["arms"]
+    measures = manifest["measures"]
+    units = {k: v.unit for k, v in info.measures.items()}
+    snapshots = {p.stem: dict(np.load(p)) for p in sorted((run / "snapshots").glob("*.npz"))}
+    parts = [
+        f"<h1>neurorehab report: {html.escape(manifest['name'])}</h1>",
+        f"<p>{html.escape(scenario.get('description') or '')}</p>",
+        f"<p class=muted>Model <b>{info.name}</b>: {html.escape(info.summary)} "
+        f"Source: {html.escape(info.source)}. Simulated measures are model quantities, "
+        "not clinical instruments.</p>",
+        "<h2>Recovery curves</h2>",
+        _img(recovery_curves(run, measures, units, arms), "curves"),
+    ]
+    figures = MODEL_FIGURES.get(info.name)
+    if figures:
+        parts.append(f"<h2>The {info.name} model</h2>")
+        parts += [f"<h3>{html.escape(t)}</h3>{_img(b, t)}" for t, b in figures(run, arms, snapshots)]
+    parts.append(
+        "<h2>Measures</h2>"
+        + _table([(m, f"{info.measures[m].unit}: {info.measures[m].doc}") for m in measures])
+    )
+    parts.append("<h2>Scenario</h2>" + _table(_flatten(scenario)))
+    parts.append(
+        "<details><summary>Scenario as YAML</summary><pre>"
+        + html.escape(yaml.safe_dump(scenario, sort_keys=False))
+        + "</pre></details>"
+    )
+    failed = sum(len(v) for v in manifest["failures"].values())
+    parts.append(
+        "<h2>Manifest</h2>"
+        + _table(
+            [
+                ("seed", manifest["seed"]),
+                ("patients per arm", manifest["patients"]),
+                ("started", manifest["started"]),
+                ("finished", manifest["finished"]),
+                ("wall time (s)", manifest["wall_s"]),
+                ("timings", json.dumps(manifest["timings"])),
+                ("failed patients", failed),
+                ("failures", json.dumps(manifest["failures"]) or "none"),
+                ("git revision", manifest.get("git_revision") or "none"),
+                ("scenario sha256", manifest["scenario_sha256"]),
+                *[(f"version: {k}", v) for k, v in manifest["versions"].items()],
+                ("random keys", manifest["random_keys"]),
+            ]
+        )
+    )
+    page = (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(manifest['name'])}"
+        f" - neurorehab</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+    )
+    out = run / "report.html"
+    write_text_atomic(out, page)
+    return out
+
+
+def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(data, dict):
+        return [row for k, v in data.items() for row in _flatten(v, f"{prefix}{k}.")]
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return [row for i, v in enumerate(data) for row in _flatten(v, f"{prefix}{i}.")]
+    return [(prefix.rstrip("."), data)]

@@ -1,0 +1,187 @@
+"""The command line end to end: outputs, errors with exit code 2, the catalog, kill -9 and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {
+    "name": "cli-small",
+    "model": "pathway",
+    "seed": 5,
+    "duration_days": 28,
+    "patients": {
+        "count": 40,
+        "params": {"learning_rate": {"dist": "lognormal", "median": 0.01, "sd_log": 0.3}},
+    },
+    "injury": {"kind": "lose-b", "day": 1},
+    "arms": [
+        {
+            "name": "practice",
+            "protocol": [{"start_day": 3, "weeks": 3, "sessions_per_week": 5, "repetitions": 80}],
+        },
+        {"name": "rest"},
+    ],
+    "assessments": {"every_days": 7},
+    "chunk_size": 16,
+}
+
+
+def cli(*args, env=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "neurorehab.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or os.environ.copy(),
+    )
+
+
+def write(tmp_path, data, name="s.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def table(folder):
+    t = pq.read_table(folder / "results.parquet")
+    cols = {c: t.column(c).to_numpy(zero_copy_only=False) for c in t.column_names}
+    order = np.lexsort((cols["measure"], cols["day"], cols["patient"], cols["arm"]))
+    return {c: v[order] for c, v in cols.items()}
+
+
+def test_run_writes_results_manifest_report_and_catalog(tmp_path):
+    out = tmp_path / "run"
+    res = cli("run", write(tmp_path, SMALL), "--out", out)
+    assert res.returncode == 0, res.stderr
+    t = table(out)
+    assert {"arm", "patient", "day", "measure", "value"} <= set(t)
+    assert len(t["value"]) == 2 * 40 * 5 * 5  # arms x patients x days (0,7,..,28) x measures
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in (
+        "scenario",
+        "seed",
+        "versions",
+        "started",
+        "finished",
+        "wall_s",
+        "timings",
+        "failures",
+        "git_revision",
+    ):
+        assert key in manifest
+    assert manifest["versions"]["jax"]
+    html = (out / "report.html").read_text()
+    assert (
+        "data:image/png;base64," in html
+        and "<script src" not in html
+        and "http" not in html.split("<body>")[1].split("random keys")[0]
+    )
+    runs = cli("runs", env={**os.environ, "COLUMNS": "250"})
+    assert runs.returncode == 0 and "cli-small" in runs.stdout
+    # The same scenario and seed give the same numbers; another seed gives others.
+    again = tmp_path / "again"
+    assert cli("run", write(tmp_path, SMALL), "--out", again).returncode == 0
+    np.testing.assert_array_equal(table(again)["value"], t["value"])
+    other = tmp_path / "other"
+    assert cli("run", write(tmp_path, {**SMALL, "seed": 6}, "o.yaml"), "--out", other).returncode == 0
+    assert not np.array_equal(table(other)["value"], t["value"])
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ({**SMALL, "unknown_key": 1}, "unknown_key: unknown key"),
+        ({**SMALL, "model": "brain"}, "unknown model 'brain'"),
+        ({**SMALL, "seed": "abc"}, "seed:"),
+        (
+            {
+                **SMALL,
+                "arms": [
+                    {
+                        "name": "a",
+                        "protocol": [
+                            {"start_day": 1, "weeks": 1, "sessions_per_week": 5, "repetitions": -10}
+                        ],
+                    }
+                ],
+            },
+            "repetitions",
+        ),
+        ("name: [oops\n", "malformed YAML"),
+        (None, "no such file"),
+    ],
+)
+def test_bad_input_gives_plain_error_and_exit_2(tmp_path, content, fragment):
+    if content is None:
+        path = tmp_path / "missing.yaml"
+    elif isinstance(content, str):
+        path = tmp_path / "bad.yaml"
+        path.write_text(content)
+    else:
+        path = write(tmp_path, content)
+    for command in ("validate", "run"):
+        res = cli(command, path, *(["--out", tmp_path / "o"] if command == "run" else []))
+        assert res.returncode == 2, (command, res.stdout, res.stderr)
+        assert "Traceback" not in res.stderr + res.stdout
+        assert fragment in " ".join(res.stderr.split()), res.stderr
+
+
+def test_folder_conflicts_are_plain_errors(tmp_path):
+    path = write(tmp_path, SMALL)
+    out = tmp_path / "run"
+    assert cli("run", path, "--out", out).returncode == 0
+    res = cli("run", path, "--out", out)
+    assert res.returncode == 2 and "already holds a complete run" in " ".join(res.stderr.split())
+    res = cli("report", tmp_path)
+    assert res.returncode == 2 and "no complete run" in " ".join(res.stderr.split())
+
+
+def test_help_list_and_schema():
+    res = cli("--help")
+    assert res.returncode == 0 and "Examples" in res.stdout
+    res = cli("list")
+    assert res.returncode == 0
+    for word in ("pathway", "spines", "lose-b", "task-practice", "varied-practice", "cluster_fraction"):
+        assert word in res.stdout
+    schema = json.loads(cli("schema").stdout)
+    assert "properties" in schema and "arms" in schema["properties"]
+    assert cli("list", "gadgets").returncode == 2
+
+
+def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
+    big = {**SMALL, "name": "resume", "patients": {"count": 600}, "chunk_size": 10, "duration_days": 56}
+    path = write(tmp_path, big)
+    full = tmp_path / "full"
+    assert cli("run", path, "--out", full).returncode == 0
+    part = tmp_path / "part"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neurorehab.cli", "run", str(path), "--out", str(part)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((part / "shards").glob("*.parquet"))) < 5:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    shards = len(list((part / "shards").glob("*.parquet")))
+    assert 5 <= shards < 120, shards  # killed in the middle
+    assert not (part / "results.parquet").exists() and not (part / "manifest.json").exists()
+    res = cli("run", path, "--out", part)
+    assert res.returncode == 2 and "--resume" in res.stderr
+    res = cli("run", path, "--out", part, "--resume")
+    assert res.returncode == 0, res.stderr
+    a, b = table(full), table(part)
+    for col in a:
+        np.testing.assert_array_equal(a[col], b[col])
+    assert json.loads((part / "manifest.json").read_text())["resumed"] is True

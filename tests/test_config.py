@@ -1,0 +1,119 @@
+"""Scenario validation: every mistake names its field, the value given and what is valid."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from neurorehab.config import (
+    Scenario,
+    ScenarioError,
+    compile_scenario,
+    load_scenario,
+    parse_scenario,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = {
+    "name": "t",
+    "model": "pathway",
+    "seed": 1,
+    "duration_days": 56,
+    "patients": {
+        "count": 5,
+        "params": {"learning_rate": {"dist": "lognormal", "median": 0.01, "sd_log": 0.3}},
+    },
+    "injury": {"kind": "lose-b", "day": 1},
+    "arms": [
+        {
+            "name": "practice",
+            "protocol": [{"start_day": 7, "weeks": 6, "sessions_per_week": 5, "repetitions": 100}],
+        },
+        {"name": "none"},
+    ],
+}
+
+
+def _errors(data):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data)
+    return info.value.lines
+
+
+def _block(**kw):
+    return {
+        **GOOD,
+        "arms": [{"name": "a", "protocol": [{"start_day": 7, "weeks": 6, "sessions_per_week": 5, **kw}]}],
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "scenarios").glob("*.yaml")) + sorted((ROOT / "src/neurorehab/scenarios").glob("*.yaml")),
+    ids=str,
+)
+def test_bundled_scenarios_are_valid(path):
+    compile_scenario(load_scenario(path))
+
+
+def test_good_scenario_compiles_with_reproducible_patients():
+    c = compile_scenario(parse_scenario(GOOD))
+    a = c.sample_params([0, 1, 2])["learning_rate"]
+    b = c.sample_params([2, 1, 0])["learning_rate"]
+    assert a.tolist() == b[::-1].tolist()  # a patient's traits do not depend on its batch
+    assert len(set(a.tolist())) == 3
+    other = compile_scenario(parse_scenario({**GOOD, "seed": 2})).sample_params([0])["learning_rate"]
+    assert other.tolist() != a[:1].tolist()
+
+
+@pytest.mark.parametrize(
+    "data, path, fragment",
+    [
+        ({**GOOD, "colour": "red"}, "colour", "unknown key"),
+        ({**GOOD, "model": "nope"}, "model", "valid: ['pathway', 'spines']"),
+        ({**GOOD, "seed": "x"}, "seed", "'x'"),
+        (_block(repetitions=-3), "arms.0.protocol.0.repetitions", "-3"),
+        (_block(repetitions=10, intensity=5), "arms.0.protocol.0.intensity", "less than or equal to 2"),
+        (_block(), "arms.0.protocol.0", "exactly one of repetitions or minutes"),
+        (_block(repetitions=5, intervention="magic"), "arms[0] (a).protocol[0].intervention", "valid:"),
+        (_block(repetitions=5, task="juggling"), "arms[0] (a).protocol[0].task", "use-d"),
+        ({**GOOD, "patients": {"count": 0}}, "patients.count", "greater than or equal to 1"),
+        ({**GOOD, "patients": {"count": 3, "params": {"zz": 1.0}}}, "patients.params.zz", "valid:"),
+        (
+            {**GOOD, "patients": {"count": 3, "params": {"gain": {"dist": "normal", "mean": -5, "sd": 1}}}},
+            "patients.params.gain",
+            "outside the valid range",
+        ),
+        (
+            {**GOOD, "patients": {"count": 3, "params": {"gain": float("nan")}}},
+            "patients.params.gain",
+            "outside the valid range",
+        ),
+        ({**GOOD, "injury": {"kind": "cut", "day": 1}}, "injury.kind", "lose-b"),
+        ({**GOOD, "duration_days": 20}, "arms[0] (practice).protocol[0]", "after duration_days"),
+        ({**GOOD, "arms": []}, "arms", "at least 1"),
+    ],
+)
+def test_bad_scenarios_name_field_value_and_valid_choice(data, path, fragment):
+    lines = _errors(data)
+    assert any(line.startswith(path) and fragment in line for line in lines), lines
+
+
+def test_file_errors_are_plain(tmp_path):
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\nmodel: pathway\n")
+    with pytest.raises(ScenarioError, match="malformed YAML at line"):
+        load_scenario(bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    with pytest.raises(ScenarioError, match="mapping"):
+        load_scenario(listy)
+
+
+def test_schema_is_json_schema_with_every_field():
+    schema = Scenario.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert {"model", "patients", "arms", "seed", "injury", "assessments"} <= set(schema["properties"])
+    yaml.safe_dump(schema)  # serialisable

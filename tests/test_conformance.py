@@ -1,0 +1,111 @@
+"""One table of models; every model must pass every test here (DESIGN.md: the contract)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from neurorehab.core.engine import simulate, simulate_one
+from neurorehab.core.failures import NONFINITE, OK
+from neurorehab.models import INJURIES, MODELS, default_params
+from neurorehab.models.pathway import Pathway
+from neurorehab.models.protocol import Block, compile_calendar
+from neurorehab.models.spines import Spines
+
+# model, (parameter, measure) for the derivative check: a smooth path from one to the other.
+TABLE = {
+    "pathway": (Pathway(n_cells=4), ("learning_rate", "d_function")),
+    "spines": (Spines(n_branches=4, n_sites=30), ("learn_rate", "skill")),
+}
+
+
+def _setup(name, n=3):
+    model, _ = TABLE[name]
+    info = MODELS[name][1]
+    injuries = INJURIES[name]
+    injury = next(iter(injuries.values()))(model, 1.0) if injuries else None
+    cal = compile_calendar(
+        [Block("task-practice", 2, 14, 5, 12)],
+        duration_days=20,
+        assess_days=[0, 5, 10, 20],
+        n_tasks=len(info.tasks),
+        injury_day=1 if injury else None,
+    )
+    params = default_params(info, n)
+    keys = jax.random.split(jax.random.key(7), n)
+    return model, info, injury, cal, params, keys
+
+
+def test_table_covers_every_model():
+    assert set(TABLE) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_runs_assesses_and_is_finite(name):
+    model, info, injury, cal, params, keys = _setup(name)
+    measures, codes = simulate(model, params, cal, keys, injury=injury)
+    assert set(measures) == set(info.measures)
+    for k, v in measures.items():
+        assert v.shape == (3, len(cal.day)), k
+    assert np.all(codes == OK)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_batch_equals_alone_and_seeds(name):
+    model, info, injury, cal, params, keys = _setup(name)
+    batched, _ = simulate(model, params, cal, keys, injury=injury, chunk_size=2)  # padded chunk
+    for i in range(3):
+        p_i = jax.tree_util.tree_map(lambda x, i=i: x[i], params)
+        alone, _, _ = simulate_one(model, p_i, cal, keys[i], injury=injury)
+        for k in info.measures:
+            np.testing.assert_allclose(
+                batched[k][i], np.asarray(alone[k]), rtol=1e-5, atol=1e-6, err_msg=f"{name}.{k} patient {i}"
+            )
+    again, _ = simulate(model, params, cal, keys, injury=injury)
+    for k in info.measures:
+        np.testing.assert_array_equal(again[k], batched[k])
+    other, _ = simulate(model, params, cal, jax.random.split(jax.random.key(8), 3), injury=injury)
+    assert any(not np.array_equal(other[k], batched[k]) for k in info.measures)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_forward_mode_derivative_matches_finite_difference(name):
+    model, _info, injury, cal, params, keys = _setup(name, n=1)
+    p0 = jax.tree_util.tree_map(lambda x: x[0], params)
+    pname, mname = TABLE[name][1]
+
+    def outcome(value):
+        p = {**p0, pname: value}
+        return simulate_one(model, p, cal, keys[0], injury=injury)[0][mname][-1]
+
+    x = p0[pname]
+    _, tangent = jax.jvp(outcome, (x,), (jnp.ones_like(x),))
+    h = 0.01 * x
+    fd = (outcome(x + h) - outcome(x - h)) / (2 * h)
+    assert np.isfinite(float(tangent)) and abs(float(tangent)) > 0
+    assert float(tangent) == pytest.approx(float(fd), rel=0.05)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_a_blown_up_patient_is_flagged_and_the_batch_goes_on(name):
+    model, info, injury, cal, params, keys = _setup(name)
+    first = TABLE[name][1][0]  # a parameter that feeds continuous state
+    bad = {**params, first: params[first].at[1].set(jnp.nan)}
+    good, _ = simulate(model, params, cal, keys, injury=injury)
+    measures, codes = simulate(model, bad, cal, keys, injury=injury)
+    assert codes.tolist() == [OK, NONFINITE, OK]
+    for k in info.measures:
+        np.testing.assert_array_equal(measures[k][[0, 2]], good[k][[0, 2]])
+
+
+def test_quiet_days_cost_nothing():
+    # A 12-week calendar with 2 sessions and weekly assessments has a slot per event day only.
+    cal = compile_calendar(
+        [Block("task-practice", 10, 7, 2, 50)],
+        duration_days=84,
+        assess_days=list(range(0, 85, 7)),
+        n_tasks=2,
+        injury_day=1,
+    )
+    assert len(cal.day) == 13 + 1 + 2
+    assert float(cal.gap_hours.sum()) == 84 * 24
