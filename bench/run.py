@@ -30,8 +30,13 @@ OUT = Path(__file__).resolve().parent / "results"
 
 
 def calendar():
-    return compile_calendar([Block("task-practice", 7, 42, 5, 100)], duration_days=70,
-                            assess_days=list(range(0, 71, 7)), n_tasks=2, injury_day=1)
+    return compile_calendar(
+        [Block("task-practice", 7, 42, 5, 100)],
+        duration_days=70,
+        assess_days=list(range(0, 71, 7)),
+        n_tasks=2,
+        injury_day=1,
+    )
 
 
 def one(n: int, chunk: int, repeats: int) -> dict:
@@ -48,9 +53,15 @@ def one(n: int, chunk: int, repeats: int) -> dict:
         simulate(model, params, cal, keys, injury=injury, chunk_size=chunk)
         steady.append(time.perf_counter() - t)
     med = statistics.median(steady)
-    return {"patients": n, "chunk": min(chunk, n), "end_to_end_s": round(first, 4),
-            "steady_s": round(med, 4), "patients_per_s_steady": round(n / med, 1),
-            "patients_per_s_end_to_end": round(n / first, 1), "repeats": repeats}
+    return {
+        "patients": n,
+        "chunk": min(chunk, n),
+        "end_to_end_s": round(first, 4),
+        "steady_s": round(med, 4),
+        "patients_per_s_steady": round(n / med, 1),
+        "patients_per_s_end_to_end": round(n / first, 1),
+        "repeats": repeats,
+    }
 
 
 def main() -> None:
@@ -58,18 +69,29 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     auto = auto_chunk(Pathway(), default_params(INFO, 1))
-    sizes = [(1, auto, 5), (100, auto, 5)] + ([] if args.quick else [
-        (1000, auto, 3), (10_000, auto, 3), (10_000, 100, 1), (10_000, 1000, 1)])
+    sizes = [(1, auto, 5), (100, auto, 5)] + (
+        [] if args.quick else [(1000, auto, 3), (10_000, auto, 3), (10_000, 100, 1), (10_000, 1000, 1)]
+    )
     rows = [one(n, c, r) for n, c, r in sizes]
     base = rows[0]["steady_s"]
     for r in rows:
         r["time_vs_1_patient"] = round(r["steady_s"] / base, 1)
-    meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "jax": jax.__version__,
-            "backend": jax.default_backend(), "date": time.strftime("%Y-%m-%d")}
-    lines = ["| patients | chunk | end to end (s) | steady (s) | patients/s steady | time vs 1 patient |",
-             "|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['patients']:,} | {r['chunk']:,} | {r['end_to_end_s']:.2f} | {r['steady_s']:.3f} | "
-              f"{r['patients_per_s_steady']:,.0f} | {r['time_vs_1_patient']}x |" for r in rows]
+    meta = {
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "jax": jax.__version__,
+        "backend": jax.default_backend(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    lines = [
+        "| patients | chunk | end to end (s) | steady (s) | patients/s steady | time vs 1 patient |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['patients']:,} | {r['chunk']:,} | {r['end_to_end_s']:.2f} | {r['steady_s']:.3f} | "
+        f"{r['patients_per_s_steady']:,.0f} | {r['time_vs_1_patient']}x |"
+        for r in rows
+    ]
     table = "\n".join(lines)
     OUT.mkdir(exist_ok=True)
     (OUT / "bench.json").write_text(json.dumps({"meta": meta, "pathway": rows}, indent=2))

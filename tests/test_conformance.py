@@ -109,3 +109,20 @@ def test_quiet_days_cost_nothing():
     )
     assert len(cal.day) == 13 + 1 + 2
     assert float(cal.gap_hours.sum()) == 84 * 24
+
+
+def test_sessions_within_a_day():
+    # Two sessions 4 h apart on each of 2 days: 4 session slots, 4 h gaps within a day, the
+    # injury before the first session of its day, the day's assessment after its last session.
+    cal = compile_calendar(
+        [Block("task-practice", 1, 2, 7, 10, sessions_per_day=2, hours_between=4.0)],
+        duration_days=3,
+        assess_days=[0, 1, 2, 3],
+        n_tasks=2,
+        injury_day=1,
+    )
+    assert cal.day.tolist() == [0, 1, 1, 2, 2, 3]
+    assert cal.gap_hours.tolist() == [0.0, 24.0, 4.0, 20.0, 4.0, 20.0]
+    assert cal.injure.tolist() == [False, True, False, False, False, False]
+    assert cal.assess.tolist() == [True, False, True, False, True, True]
+    assert float(cal.gap_hours.sum()) == 3 * 24

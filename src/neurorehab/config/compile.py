@@ -104,6 +104,8 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
                 else max(1, math.floor((b.minutes or 0) * info.reps_per_minute)),
                 task=info.tasks.index(b.task) if isinstance(b.task, str) else b.task,
                 intensity=b.intensity,
+                sessions_per_day=b.sessions_per_day,
+                hours_between=b.hours_between,
             )
             for b in arm.protocol
         ]
@@ -114,7 +116,6 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
             n_tasks=len(info.tasks),
             injury_day=None if s.injury is None else s.injury.day,
         )
-        days = np.asarray(cal.day)
-        arms.append(CompiledArm(arm.name, cal, np.isin(days, assess_days), days))
+        arms.append(CompiledArm(arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day)))
     measures = tuple(s.assessments.measures or info.measures)
     return CompiledScenario(s, model, info, injury, tuple(arms), measures)

@@ -92,6 +92,8 @@ class Block(_Strict):
     weeks: float | None = Field(default=None, gt=0, le=520, description="block length in weeks")
     days: int | None = Field(default=None, ge=1, le=3650, description="or block length in days")
     sessions_per_week: int = Field(ge=1, le=7)
+    sessions_per_day: int = Field(default=1, ge=1, le=6, description="sessions on a session day")
+    hours_between: float = Field(default=4.0, ge=0.25, le=12, description="hours between a day's sessions")
     repetitions: int | None = Field(
         default=None, ge=1, le=100_000, description="trials a session (or give minutes)"
     )
@@ -107,6 +109,16 @@ class Block(_Strict):
             raise ValueError("give exactly one of repetitions or minutes for the session dose")
         if (self.weeks is None) == (self.days is None):
             raise ValueError("give exactly one of weeks or days for the block's length")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_in_day(self) -> Block:
+        last = 9 + (self.sessions_per_day - 1) * self.hours_between
+        if last >= 24:
+            raise ValueError(
+                f"{self.sessions_per_day} sessions {self.hours_between} h apart from 09:00 end at "
+                f"{last:g}:00, past midnight; use fewer sessions or fewer hours between them"
+            )
         return self
 
     @property
@@ -142,7 +154,9 @@ class Scenario(_Strict):
     assessments: Assessments = Assessments()
     output: str | None = Field(default=None, description="output folder (the CLI's --out wins)")
     chunk_size: int | None = Field(
-        default=None, ge=1, le=16_384,
+        default=None,
+        ge=1,
+        le=16_384,
         description="patients per vectorised chunk and per result shard (default: sized to the cache)",
     )
 

@@ -1,10 +1,11 @@
 """The multi-timescale engine: one `simulate` entry point over a compiled calendar.
 
-A calendar is a sequence of *slots*, one for each day on which something happens (a session,
-an injury, an assessment). Each slot runs, in order: the offline update for the hours since the
-previous slot (consolidation, decay, structural growth: closed form or sub-stepped by the
-model), the injury if one falls on that day, the session's trials (a `lax.scan`, trials past
-the session's count masked out), then the assessment. Days on which nothing happens cost
+A calendar is a sequence of *slots*: one per session (several may share a day), plus one for
+each other day on which something happens (an injury, an assessment). Each slot runs, in
+order: the offline update for the hours since the previous slot (consolidation, decay,
+structural growth: closed form or sub-stepped by the model), the injury if one falls in the
+slot, the session's trials (a `lax.scan`, trials past the session's count masked out), then the
+assessment. Days on which nothing happens cost
 nothing, so months of rehabilitation cost what their sessions cost.
 
 Code is written for one patient (`simulate_one`) and batched with `vmap` over chunks of
@@ -60,7 +61,8 @@ class Calendar(NamedTuple):
 
     day: absolute day of the slot; gap_hours: offline hours since the previous slot (or since
     the start for the first); n_trials: trials in the slot's session (0: none); task, intensity:
-    the stimulus; modulation: the session's gains; injure: whether the injury happens that day.
+    the stimulus; modulation: the session's gains; injure: whether the injury happens in the
+    slot; assess: (host-side, not traced) which slots' measures are kept.
     """
 
     day: Array
@@ -70,6 +72,7 @@ class Calendar(NamedTuple):
     intensity: Array
     modulation: Modulation
     injure: Array
+    assess: Any = None  # bool per slot, read at the edge: which slots' measures are kept
 
     @property
     def max_trials(self) -> int:
@@ -125,7 +128,8 @@ def simulate_one(
         return state, model.assess(params, state, k_assess)
 
     n_slots = calendar.day.shape[0]
-    state, measures = jax.lax.scan(run_slot, state0, (calendar, jax.random.split(k_run, n_slots)))
+    traced = calendar._replace(assess=None)
+    state, measures = jax.lax.scan(run_slot, state0, (traced, jax.random.split(k_run, n_slots)))
     return measures, state, failure_code(measures, state)
 
 
@@ -188,7 +192,7 @@ def simulate(
         idx = np.arange(start, start + size)
         idx = np.where(idx < n, idx, 0)  # pad the last chunk with patient 0, dropped below
         chunk = jax.tree_util.tree_map(lambda x, i=idx: x[i], params)
-        measures, state, codes = fn(chunk, calendar, keys[idx])
+        measures, state, codes = fn(chunk, calendar._replace(assess=None), keys[idx])
         keep = min(size, n - start)
         outs.append(
             jax.tree_util.tree_map(

@@ -18,11 +18,14 @@ from neurorehab.core.engine import Calendar
 from neurorehab.core.types import Modulation
 from neurorehab.models.interventions import INTERVENTIONS
 
+FIRST_SESSION_HOUR = 9.0
+
 
 @dataclass(frozen=True)
 class Block:
     """One block of a protocol: `days` long from `start_day` (absolute days; day 0 starts the
-    scenario), sessions on `sessions_per_week` days of each week, `repetitions` trials each."""
+    scenario), sessions on `sessions_per_week` days of each week, `sessions_per_day` sessions on
+    each of those days (`hours_between` apart from 09:00), `repetitions` trials each."""
 
     intervention: str
     start_day: int
@@ -31,16 +34,27 @@ class Block:
     repetitions: int
     task: int = 0
     intensity: float = 1.0
+    sessions_per_day: int = 1
+    hours_between: float = 4.0
 
     def session_days(self) -> list[int]:
         """Days of this block's sessions: `sessions_per_week` days spread over each week."""
         offsets = sorted({(k * 7) // self.sessions_per_week for k in range(self.sessions_per_week)})
         return [self.start_day + d for d in range(self.days) if d % 7 in offsets]
 
+    def session_times(self) -> list[tuple[int, float]]:
+        """(day, hour) of every session of the block."""
+        return [
+            (d, FIRST_SESSION_HOUR + k * self.hours_between)
+            for d in self.session_days()
+            for k in range(self.sessions_per_day)
+        ]
+
 
 @dataclass(frozen=True)
 class Session:
     day: int
+    hour: float
     n_trials: int
     task: int
     intensity: float
@@ -48,19 +62,25 @@ class Session:
 
 
 def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
-    """Every session of a protocol in day order; two on one day is an error (named by day)."""
-    out: dict[int, Session] = {}
+    """Every session of a protocol in time order; two at the same time is an error."""
+    out: dict[tuple[int, float], Session] = {}
     for block in blocks:
         intervention = INTERVENTIONS[block.intervention]
-        for index, day in enumerate(block.session_days()):
-            if day in out:
+        for index, (day, hour) in enumerate(block.session_times()):
+            if hour >= 24.0:
                 raise ValueError(
-                    f"two sessions fall on day {day} (block {block.intervention!r} "
-                    f"starting day {block.start_day}); one session a day is allowed"
+                    f"block {block.intervention!r} starting day {block.start_day}: "
+                    f"{block.sessions_per_day} sessions {block.hours_between} h apart from "
+                    f"{FIRST_SESSION_HOUR:g}:00 run past midnight"
+                )
+            if (day, hour) in out:
+                raise ValueError(
+                    f"two sessions fall on day {day} at {hour:g}:00 (block {block.intervention!r} "
+                    f"starting day {block.start_day} overlaps another block)"
                 )
             task, mod = intervention.session(index, block.task, block.intensity, n_tasks)
-            out[day] = Session(day, block.repetitions, task, block.intensity, mod)
-    return [out[d] for d in sorted(out)]
+            out[(day, hour)] = Session(day, hour, block.repetitions, task, block.intensity, mod)
+    return [out[t] for t in sorted(out)]
 
 
 def compile_calendar(
@@ -71,24 +91,36 @@ def compile_calendar(
     n_tasks: int,
     injury_day: int | None = None,
 ) -> Calendar:
-    """Dense calendar over the days on which anything happens (session, injury, assessment).
+    """Dense calendar: one slot per session, plus one for each other event day (injury or
+    assessment alone) at 09:00.
 
-    The first slot's offline gap runs from day 0; every later gap is 24 h per day between slots.
+    Gaps are the hours between consecutive slots (the first slot's gap is 0). The injury falls
+    in the first slot of its day, before any session; a day's assessment is kept from its last
+    slot, after the day's sessions (`Calendar.assess`).
     """
-    sess = {s.day: s for s in sessions(blocks, n_tasks)}
-    days = sorted(set(sess) | set(assess_days) | ({injury_day} if injury_day is not None else set()))
-    late = [d for d in days if d > duration_days or d < 0]
+    by_time = {(s.day, s.hour): s for s in sessions(blocks, n_tasks)}
+    event_days = set(assess_days) | ({injury_day} if injury_day is not None else set())
+    late = sorted(d for d in event_days | {d for d, _ in by_time} if d > duration_days or d < 0)
     if late:
         raise ValueError(f"events on days {late[:5]} fall outside 0..{duration_days} (duration_days)")
-    prev = [days[0], *days[:-1]]
+    times = sorted(
+        set(by_time) | {(d, FIRST_SESSION_HOUR) for d in event_days if not any(t[0] == d for t in by_time)}
+    )
+    hours = np.array([24.0 * d + h for d, h in times])
+    days = [d for d, _ in times]
+    last_of_day = [i == len(times) - 1 or times[i + 1][0] != d for i, (d, _) in enumerate(times)]
+    first_of_day = [i == 0 or times[i - 1][0] != d for i, (d, _) in enumerate(times)]
+    slots = [by_time.get(t) for t in times]
     neutral = (1.0, 1.0, 1.0, 0.0)
-    mods = np.array([sess[d].modulation if d in sess else neutral for d in days], np.float32)
+    mods = np.array([s.modulation if s else neutral for s in slots], np.float32).reshape(-1, 4)
+    assess_set = set(assess_days)
     return Calendar(
         day=jnp.asarray(days, jnp.int32),
-        gap_hours=jnp.asarray([24.0 * (d - p) for d, p in zip(days, prev, strict=True)], jnp.float32),
-        n_trials=jnp.asarray([sess[d].n_trials if d in sess else 0 for d in days], jnp.int32),
-        task=jnp.asarray([sess[d].task if d in sess else 0 for d in days], jnp.int32),
-        intensity=jnp.asarray([sess[d].intensity if d in sess else 0.0 for d in days], jnp.float32),
+        gap_hours=jnp.asarray(np.diff(hours, prepend=hours[:1]), jnp.float32),
+        n_trials=jnp.asarray([s.n_trials if s else 0 for s in slots], jnp.int32),
+        task=jnp.asarray([s.task if s else 0 for s in slots], jnp.int32),
+        intensity=jnp.asarray([s.intensity if s else 0.0 for s in slots], jnp.float32),
         modulation=Modulation(*(jnp.asarray(mods[:, i]) for i in range(4))),
-        injure=jnp.asarray([d == injury_day for d in days]),
+        injure=jnp.asarray([d == injury_day and f for d, f in zip(days, first_of_day, strict=True)]),
+        assess=np.asarray([d in assess_set and last for d, last in zip(days, last_of_day, strict=True)]),
     )

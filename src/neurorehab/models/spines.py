@@ -273,9 +273,9 @@ class Spines:
             )
 
         state = jax.lax.fori_loop(0, n_days, one_day, state)
-        return state._replace(
-            slow={**state.slow, "drive": jnp.float32(0.0), "day": context.day.astype(jnp.float32)}
-        )
+        # Sessions on the same day pool their drive into that night's pulse.
+        drive = jnp.where(n_days > 0, 0.0, state.slow["drive"]).astype(jnp.float32)
+        return state._replace(slow={**state.slow, "drive": drive, "day": context.day.astype(jnp.float32)})
 
     def _day(self, params: dict[str, Array], state: State, day: Array, drive: Array, key: Array) -> State:
         """One day of stability change, elimination, formation and the census."""
