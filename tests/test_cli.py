@@ -185,3 +185,26 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     for col in a:
         np.testing.assert_array_equal(a[col], b[col])
     assert json.loads((part / "manifest.json").read_text())["resumed"] is True
+
+
+def test_unwritable_places_are_plain_errors(tmp_path):
+    path = write(tmp_path, SMALL)
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "sub"):
+        res = cli("run", path, "--out", out)
+        assert res.returncode == 2, res.stderr
+        assert "Traceback" not in res.stderr
+    # A catalog that cannot be written does not lose the run: a warning, and every file stands.
+    out = tmp_path / "it's here"
+    res = cli("run", path, "--out", out, "--catalog", f"sqlite:///{tmp_path}/no/such/dir/c.sqlite")
+    assert res.returncode == 0, res.stderr
+    assert "not recorded in the catalog" in " ".join(res.stderr.split())
+    assert (out / "report.html").exists() and (out / "manifest.json").exists()
+
+
+def test_resume_of_a_finished_run_with_another_scenario_is_refused(tmp_path):
+    out = tmp_path / "run"
+    assert cli("run", write(tmp_path, SMALL), "--out", out).returncode == 0
+    res = cli("run", write(tmp_path, {**SMALL, "seed": 99}, "b.yaml"), "--out", out, "--resume")
+    assert res.returncode == 2 and "different scenario" in " ".join(res.stderr.split())

@@ -87,7 +87,39 @@ def test_good_scenario_compiles_with_reproducible_patients():
         (
             {**GOOD, "patients": {"count": 3, "params": {"gain": float("nan")}}},
             "patients.params.gain",
-            "outside the valid range",
+            "finite number",
+        ),
+        (
+            {
+                **GOOD,
+                "patients": {
+                    "count": 3,
+                    "params": {"gain": {"dist": "normal", "mean": 8, "sd": float("inf")}},
+                },
+            },
+            "patients.params.gain.sd",
+            "finite number",
+        ),
+        (
+            {**GOOD, "model": "spines", "injury": None, "model_options": {"n_sites": 3}},
+            "model_options.n_sites",
+            "valid: 10..10000",
+        ),
+        (
+            {
+                **GOOD,
+                "arms": [
+                    {
+                        "name": "both",
+                        "protocol": [
+                            {"start_day": 3, "days": 5, "sessions_per_week": 5, "repetitions": 10},
+                            {"start_day": 5, "days": 5, "sessions_per_week": 5, "repetitions": 10},
+                        ],
+                    }
+                ],
+            },
+            "arms[0] (both).protocol",
+            "two sessions fall on day 5",
         ),
         ({**GOOD, "injury": {"kind": "cut", "day": 1}}, "injury.kind", "lose-b"),
         ({**GOOD, "duration_days": 20}, "arms[0] (practice).protocol[0]", "after duration_days"),

@@ -126,3 +126,48 @@ def test_sessions_within_a_day():
     assert cal.injure.tolist() == [False, True, False, False, False, False]
     assert cal.assess.tolist() == [True, False, True, False, True, True]
     assert float(cal.gap_hours.sum()) == 3 * 24
+
+
+def test_arms_share_random_numbers_by_absolute_time():
+    # Common random numbers: the same patient loses the same B cells on day 3 whether or not
+    # its arm had sessions before (different slot layouts, same absolute times).
+    from neurorehab.models.pathway import INFO, LoseB
+
+    params = default_params(INFO, 4)
+    keys = jax.random.split(jax.random.key(5), 4)
+    finals = []
+    for blocks in ([Block("task-practice", 1, 2, 7, 20)], []):
+        cal = compile_calendar(blocks, duration_days=6, assess_days=[0, 6], n_tasks=2, injury_day=3)
+        _, _, state = simulate(Pathway(), params, cal, keys, injury=LoseB(severity=0.5), return_state=True)
+        finals.append(np.asarray(state.structural["alive"]))
+    np.testing.assert_array_equal(finals[0], finals[1])
+    assert 0 < finals[0].sum() < finals[0].size
+
+
+@pytest.mark.parametrize("severity, dead", [(0.05, 1), (0.15, 2), (0.25, 3), (0.5, 5), (1.0, 10)])
+def test_lesion_size_rounds_half_up(severity, dead):
+    from neurorehab.models.pathway import INFO, LoseB
+
+    model = Pathway()
+    params = default_params(INFO)
+    state = LoseB(severity=severity).apply(params, model.init(params, jax.random.key(0)), jax.random.key(1))
+    assert int(10 - state.structural["alive"][10:20].sum()) == dead
+
+
+def test_spines_step_every_day_with_several_sessions_a_day():
+    # Three sessions a day, 6 h apart, must still run each day's turnover once.
+    from neurorehab.models.spines import INFO
+
+    model = Spines(n_branches=8, n_sites=100)
+    params = default_params(INFO, 4)
+    keys = jax.random.split(jax.random.key(2), 4)
+    out = {}
+    for per_day, reps in ((1, 48), (3, 16)):
+        cal = compile_calendar(
+            [Block("task-practice", 1, 12, 7, reps, sessions_per_day=per_day, hours_between=6.0)],
+            duration_days=12, assess_days=[12], n_tasks=len(INFO.tasks),
+        )
+        measures, _, state = simulate(model, params, cal, keys, return_state=True)
+        assert np.all(np.asarray(state.slow["day"]) == 12.0)
+        out[per_day] = measures["new_spines"][:, -1].mean()
+    assert out[3] > 0.5 * out[1]

@@ -107,6 +107,10 @@ def _run(
             catalog_url=catalog,
             progress=lambda done, _t: bar.update(task, completed=done),
         )
+    if manifest.get("catalog_error"):
+        err_console.print(
+            f"[yellow]warning:[/] the run was not recorded in the catalog: {manifest['catalog_error']}"
+        )
     report = build_report(folder)
     failed = sum(len(v) for v in manifest["failures"].values())
     err_console.print(f"done in {manifest['wall_s']:.1f} s; {failed} failed patients")

@@ -6,7 +6,6 @@ carries those lines to the CLI, which prints them and exits with code 2.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,7 +25,7 @@ class ScenarioError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Fixed(_Strict):
@@ -171,14 +170,14 @@ class Scenario(_Strict):
 def _model_errors(s: Scenario) -> list[str]:
     if s.model not in MODELS:
         return [f"model: unknown model {s.model!r}; valid: {sorted(MODELS)}"]
-    cls, info = MODELS[s.model]
+    info = MODELS[s.model][1]
     errors = []
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.type in (int, "int")}
     for key, value in s.model_options.items():
-        if key not in fields:
-            errors.append(f"model_options.{key}: not an option of {s.model}; valid: {sorted(fields)}")
-        elif not 1 <= value <= 100_000:
-            errors.append(f"model_options.{key}: {value} is out of range; valid: 1..100000")
+        if key not in info.options:
+            errors.append(f"model_options.{key}: not an option of {s.model}; valid: {sorted(info.options)}")
+        elif not info.options[key][0] <= value <= info.options[key][1]:
+            lo, hi = info.options[key]
+            errors.append(f"model_options.{key}: {value} is out of range; valid: {lo}..{hi}")
     for key, dist in s.patients.params.items():
         spec = info.params.get(key)
         if spec is None:
@@ -219,6 +218,8 @@ def _model_errors(s: Scenario) -> list[str]:
             end = b.start_day + b.n_days - 1
             if end > s.duration_days:
                 errors.append(f"{where}: runs to day {end}, after duration_days ({s.duration_days})")
+    if not errors:
+        errors += _schedule_errors(s)
     if s.assessments.measures is not None:
         bad = sorted(set(s.assessments.measures) - set(info.measures))
         if bad:
@@ -228,6 +229,33 @@ def _model_errors(s: Scenario) -> list[str]:
     late = [d for d in s.assessments.days if d > s.duration_days]
     if late:
         errors.append(f"assessments.days: {late} after duration_days ({s.duration_days})")
+    return errors
+
+
+def _schedule_errors(s: Scenario) -> list[str]:
+    """Sessions that collide (two blocks at the same time) are refused, naming the arm."""
+    from neurorehab.models.protocol import Block as CoreBlock
+    from neurorehab.models.protocol import sessions
+
+    info = MODELS[s.model][1]
+    errors = []
+    for i, arm in enumerate(s.arms):
+        blocks = [
+            CoreBlock(
+                b.intervention,
+                b.start_day,
+                b.n_days,
+                b.sessions_per_week,
+                1,
+                sessions_per_day=b.sessions_per_day,
+                hours_between=b.hours_between,
+            )
+            for b in arm.protocol
+        ]
+        try:
+            sessions(blocks, len(info.tasks))
+        except ValueError as err:
+            errors.append(f"arms[{i}] ({arm.name}).protocol: {err}")
     return errors
 
 
@@ -244,19 +272,25 @@ def _centre(d: Fixed | Normal | LogNormal | Uniform) -> float:
     raise TypeError(d)
 
 
+_UNION_PARTS = {"fixed", "normal", "lognormal", "uniform", "float", "int", "str", "list[Block]"}
+
+
 def _format(err: ValidationError) -> list[str]:
-    lines = []
+    """One line per field: "path: message (got value)"; a union's alternatives give one line."""
+    lines, seen = [], set()
     for e in err.errors():
-        path = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
-        path = ".".join(
-            p
-            for p in path.split(".")
-            if p not in {"fixed", "normal", "lognormal", "uniform", "float", "int", "str"}
-        )
+        parts = [str(p) for p in e["loc"]]
+        parts = [
+            p for p in parts if p not in _UNION_PARTS and not p.startswith(("function-", "tagged-union"))
+        ]
+        path = ".".join(parts)
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "value_error" and not e["loc"]:
             lines.extend(msg.split(" | "))
             continue
+        if path in seen:  # the other alternatives of a union failed too; the first says enough
+            continue
+        seen.add(path)
         given = e.get("input")
         shown = "" if e["type"] == "missing" or isinstance(given, dict) else f" (got {given!r})"
         if e["type"] == "extra_forbidden":

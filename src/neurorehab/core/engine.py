@@ -59,13 +59,15 @@ class Injury(Protocol):
 class Calendar(NamedTuple):
     """An arm's schedule compiled to dense arrays over slots (leading axis E).
 
-    day: absolute day of the slot; gap_hours: offline hours since the previous slot (or since
-    the start for the first); n_trials: trials in the slot's session (0: none); task, intensity:
-    the stimulus; modulation: the session's gains; injure: whether the injury happens in the
-    slot; assess: (host-side, not traced) which slots' measures are kept.
+    day: absolute day of the slot; minute: its time of day in minutes; gap_hours: offline hours
+    since the previous slot (for the first, since day 0 at 09:00); n_trials: trials in the
+    slot's session (0: none); task, intensity: the stimulus; modulation: the session's gains;
+    injure: whether the injury happens in the slot; assess: (host-side, not traced) which
+    slots' measures are kept.
     """
 
     day: Array
+    minute: Array
     gap_hours: Array
     n_trials: Array
     task: Array
@@ -108,13 +110,16 @@ def simulate_one(
     """
     injury = NoInjury() if injury is None else injury
     n_max = calendar.max_trials if max_trials is None else max_trials
-    k_init, k_run = jax.random.split(key)
+    k_init, k_run, k_stream, k_injury = jax.random.split(key, 4)
     state0 = model.init(params, k_init)
 
-    def run_slot(state: State, xs: tuple[Any, Array]) -> tuple[State, dict[str, Array]]:
-        slot, k = xs
-        k_off, k_inj, k_trials, k_assess = jax.random.split(k, 4)
-        state = model.offline(params, state, slot.gap_hours, Context(day=slot.day), k_off)
+    def run_slot(state: State, slot: Any) -> tuple[State, dict[str, Array]]:
+        # Keys come from the slot's absolute time (day, minute), not its position, so a patient
+        # draws the same numbers for the same session in every arm (common random numbers).
+        k = jax.random.fold_in(jax.random.fold_in(k_run, slot.day), slot.minute)
+        k_off, k_trials, k_assess = jax.random.split(k, 3)
+        state = model.offline(params, state, slot.gap_hours, Context(slot.day, k_stream), k_off)
+        k_inj = jax.random.fold_in(k_injury, slot.day)
         state = tree_where(slot.injure, injury.apply(params, state, k_inj), state)
         stim = Stimulus(slot.task, slot.intensity)
 
@@ -127,9 +132,7 @@ def simulate_one(
             state, _ = jax.lax.scan(run_trial, state, (jnp.arange(n_max), jax.random.split(k_trials, n_max)))
         return state, model.assess(params, state, k_assess)
 
-    n_slots = calendar.day.shape[0]
-    traced = calendar._replace(assess=None)
-    state, measures = jax.lax.scan(run_slot, state0, (traced, jax.random.split(k_run, n_slots)))
+    state, measures = jax.lax.scan(run_slot, state0, calendar._replace(assess=None))
     return measures, state, failure_code(measures, state)
 
 

@@ -51,9 +51,15 @@ class Modulation(NamedTuple):
 
 
 class Context(NamedTuple):
-    """Where the clock stands for an offline update: absolute day of the slot (d)."""
+    """Where the clock stands for an offline update.
+
+    day: absolute day of the slot; stream: the patient's calendar key: fold an absolute time
+    (e.g. the day) into it for randomness that must not depend on how a calendar is sliced into
+    slots, so arms with different schedules share random numbers day by day.
+    """
 
     day: Array
+    stream: Array
 
 
 def tree_where(pred: Array, on_true: Any, on_false: Any) -> Any:

@@ -70,5 +70,6 @@ def query(results: str | Path, sql: str) -> duckdb.DuckDBPyRelation:
     if path.is_dir():
         path = path / "results.parquet"
     con = duckdb.connect()
-    con.execute(f"create view results as select * from read_parquet('{path.as_posix()}')")
+    quoted = path.as_posix().replace("'", "''")
+    con.execute(f"create view results as select * from read_parquet('{quoted}')")
     return con.sql(sql)

@@ -42,6 +42,7 @@ class ModelInfo:
     tasks: tuple[str, ...]
     reps_per_minute: float
     injuries: dict[str, str] = field(default_factory=dict)
+    options: dict[str, tuple[int, int]] = field(default_factory=dict)  # structure: name -> range
 
 
 def default_params(

@@ -19,6 +19,7 @@ Hebbian growth, so only practice rebuilds A->D, while a recovered D keeps itself
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax
@@ -101,6 +102,7 @@ INFO = ModelInfo(
     },
     tasks=("use-d", "other"),
     reps_per_minute=10.0,
+    options={"n_cells": (1, 10_000)},
     injuries={"lose-b": "remove a fraction (severity) of the B relay cells, D's main route"},
 )
 
@@ -195,7 +197,7 @@ class LoseB:
         n = self.n_cells
         # Rank-based choice: exactly round(severity * n) cells die, which ones varies by key.
         order = jnp.argsort(jax.random.uniform(key, (n,)))
-        dead_b = jnp.zeros(n).at[order].set((jnp.arange(n) < round(self.severity * n)) * 1.0)
+        dead_b = jnp.zeros(n).at[order].set((jnp.arange(n) < math.floor(self.severity * n + 0.5)) * 1.0)
         alive = state.structural["alive"] * jnp.concatenate([jnp.ones(n), 1.0 - dead_b, jnp.ones(n)])
         plastic = {**state.plastic, "w": state.plastic["w"] * alive}
         return state._replace(structural={"alive": alive}, plastic=plastic)

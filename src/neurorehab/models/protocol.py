@@ -94,9 +94,9 @@ def compile_calendar(
     """Dense calendar: one slot per session, plus one for each other event day (injury or
     assessment alone) at 09:00.
 
-    Gaps are the hours between consecutive slots (the first slot's gap is 0). The injury falls
-    in the first slot of its day, before any session; a day's assessment is kept from its last
-    slot, after the day's sessions (`Calendar.assess`).
+    Gaps are the hours between consecutive slots; the first slot's gap runs from day 0, 09:00.
+    The injury falls in the first slot of its day, before any session; a day's assessment is
+    kept from its last slot, after the day's sessions (`Calendar.assess`).
     """
     by_time = {(s.day, s.hour): s for s in sessions(blocks, n_tasks)}
     event_days = set(assess_days) | ({injury_day} if injury_day is not None else set())
@@ -116,7 +116,8 @@ def compile_calendar(
     assess_set = set(assess_days)
     return Calendar(
         day=jnp.asarray(days, jnp.int32),
-        gap_hours=jnp.asarray(np.diff(hours, prepend=hours[:1]), jnp.float32),
+        minute=jnp.asarray([round(60 * h) for _, h in times], jnp.int32),
+        gap_hours=jnp.asarray(np.diff(hours, prepend=FIRST_SESSION_HOUR), jnp.float32),
         n_trials=jnp.asarray([s.n_trials if s else 0 for s in slots], jnp.int32),
         task=jnp.asarray([s.task if s else 0 for s in slots], jnp.int32),
         intensity=jnp.asarray([s.intensity if s else 0.0 for s in slots], jnp.float32),

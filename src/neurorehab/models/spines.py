@@ -88,9 +88,10 @@ INFO = ModelInfo(
             5.0,
             "um",
             "Fu et al. 2012 clustering distance (recalled)",
-            "farthest neighbour counted as clustered or boosting",
+            "farthest neighbour counted as clustered or boosting (at most 5 um: the sites "
+            "unrolled by the model option max_cluster_sites)",
             1.0,
-            10.0,
+            5.0,
         ),
         "recent_days": ParamSpec(
             4.0,
@@ -168,8 +169,8 @@ INFO = ModelInfo(
         "new_spines": MeasureSpec("spines/100 um", "spines born within the last `recent_days`"),
         "cluster_fraction": MeasureSpec(
             "%",
-            "share of new spines (born within `recent_days`) "
-            "whose nearest spine within cluster_max_um is also new",
+            "share of new spines (born within `recent_days`) whose next spine on either side, "
+            "within cluster_max_um, is also new (no stable spine between them)",
         ),
         "task_spines": MeasureSpec("spines/100 um", "spines in a task ensemble"),
         "survival_clustered": MeasureSpec("%", "share of the census's clustered new spines still present"),
@@ -178,6 +179,7 @@ INFO = ModelInfo(
     },
     tasks=("task-a", "task-b", "task-c", "task-d"),
     reps_per_minute=5.0,
+    options={"n_branches": (1, 10_000), "n_sites": (10, 10_000), "max_cluster_sites": (1, 10)},
 )
 
 
@@ -187,14 +189,18 @@ def _shift(x: Array, k: int, fill: float | bool) -> Array:
     return jnp.concatenate([pad, x[..., :-k]], -1) if k > 0 else jnp.concatenate([x[..., -k:], pad], -1)
 
 
-def _nearest_is(alive: Array, flag: Array, max_sites: int) -> Array:
-    """For each site, whether its nearest alive neighbour (left or right, within max_sites) has flag."""
+def _next_is(alive: Array, flag: Array, max_sites: int, max_um: Array) -> Array:
+    """For each site: is the next spine on either side, if within max_um, flagged?
+
+    Fu et al. 2012's clusters: new spines with no stable spine between them. Sites are 1 um
+    apart; the loop is unrolled over at most `max_sites` (static), masked to `max_um` (traced).
+    """
     out = jnp.zeros(alive.shape, bool)
     for sign in (1, -1):
         found = jnp.zeros(alive.shape, bool)
         for k in range(1, max_sites + 1):
             a, f = _shift(alive, sign * k, False), _shift(flag, sign * k, False)
-            out = out | (~found & a & f)
+            out = out | (~found & a & f & (k <= max_um))
             found = found | a
     return out
 
@@ -263,14 +269,15 @@ class Spines:
         self, params: dict[str, Array], state: State, hours: Array, context: Context, key: Array
     ) -> State:
         """Day-by-day turnover over the gap: the session's formation pulse falls on its night."""
-        n_days = jnp.round(hours / 24.0).astype(jnp.int32)
-        first = context.day - n_days
+        # Whole days elapsed since the last update (several sessions may share one day).
+        first = state.slow["day"].astype(jnp.int32)
+        n_days = context.day - first
 
         def one_day(i: Array, st: State) -> State:
             pulse = jnp.where(i == 0, st.slow["drive"], 0.0)
-            return self._day(
-                params, st, (first + i + 1).astype(jnp.float32), pulse, jax.random.fold_in(key, i)
-            )
+            day = first + i + 1
+            k = jax.random.fold_in(context.stream, day)  # the same draws for a day in every arm
+            return self._day(params, st, day.astype(jnp.float32), pulse, k)
 
         state = jax.lax.fori_loop(0, n_days, one_day, state)
         # Sessions on the same day pool their drive into that night's pulse.
@@ -311,7 +318,7 @@ class Spines:
         s.update(alive=alive, ensemble=ensemble, birth=birth, tag_alive=tag_alive)
         # Census of the early window's new spines.
         new = self._new(params, s, day)
-        clustered = new & _nearest_is(alive, new, self.max_cluster_sites)
+        clustered = new & _next_is(alive, new, self.max_cluster_sites, params["cluster_max_um"])
         census = day == params["census_day"]
         s["tag"] = jnp.where(census & new, jnp.where(clustered, 1, 2), s["tag"])
         s["tag_alive"] = jnp.where(census, new, s["tag_alive"])
@@ -326,7 +333,7 @@ class Spines:
         s = state.structural
         alive = s["alive"]
         new = self._new(params, s, state.slow["day"])
-        clustered = new & _nearest_is(alive, new, self.max_cluster_sites)
+        clustered = new & _next_is(alive, new, self.max_cluster_sites, params["cluster_max_um"])
         n_new = new.sum()
         per100 = 100.0 / (self.n_branches * self.n_sites)
 

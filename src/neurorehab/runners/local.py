@@ -80,10 +80,15 @@ def _now() -> str:
 
 def _check_folder(out: Path, digest: str, resume: bool) -> dict[str, Any] | None:
     """Return the existing manifest of a finished run when resuming; raise on conflicts."""
+    if out.exists() and not out.is_dir():
+        raise RunError(f"{out} is a file, not a folder; choose a folder for --out")
     if (out / "manifest.json").exists():
-        if resume:
-            return dict(json.loads((out / "manifest.json").read_text()))
-        raise RunError(f"{out} already holds a complete run; choose another --out or delete it")
+        manifest = dict(json.loads((out / "manifest.json").read_text()))
+        if not resume:
+            raise RunError(f"{out} already holds a complete run; choose another --out or delete it")
+        if manifest.get("scenario_sha256") != digest:
+            raise RunError(f"{out} holds a complete run of a different scenario; choose another --out")
+        return manifest
     run_file = out / "run.json"
     if run_file.exists():
         started = json.loads(run_file.read_text())
@@ -112,13 +117,32 @@ def run_scenario(
 ) -> dict[str, Any]:
     """Simulate every arm for every patient, shard by shard, and write the run folder.
 
-    Returns the manifest. Raises RunError for folder conflicts the user can fix.
+    Returns the manifest. Raises RunError for folder conflicts and unwritable folders; a run
+    catalog that cannot be written is reported in the manifest's `catalog_error`, and the
+    run's files stand.
     """
     out = Path(out)
     digest = scenario_hash(scenario)
-    done = _check_folder(out, digest, resume)
-    if done is not None:
-        return done
+    compiled = compile_scenario(scenario)
+    try:
+        done = _check_folder(out, digest, resume)
+        if done is not None:
+            return done
+        return _run(compiled, out, digest, resume, progress, catalog_url)
+    except OSError as err:
+        where = err.filename or out
+        raise RunError(f"cannot write the run to {where}: {err.strerror or err}") from None
+
+
+def _run(
+    compiled: CompiledScenario,
+    out: Path,
+    digest: str,
+    resume: bool,
+    progress: Progress | None,
+    catalog_url: str | None,
+) -> dict[str, Any]:
+    scenario = compiled.scenario
     t0 = time.perf_counter()
     started = json.loads((out / "run.json").read_text())["started"] if (out / "run.json").exists() else _now()
     out.mkdir(parents=True, exist_ok=True)
@@ -129,11 +153,12 @@ def run_scenario(
     write_text_atomic(
         out / "scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
     )
-    compiled = compile_scenario(scenario)
     shard_paths, timings = _run_shards(compiled, out, progress)
     merge_shards(shard_paths, out / "results.parquet")
     failures = _failures(out)
+    finished = _now()
     wall = time.perf_counter() - t0
+    catalog_error = _record(compiled, out, digest, started, finished, wall, failures, catalog_url)
     manifest = {
         "name": scenario.name,
         "model": scenario.model,
@@ -145,7 +170,7 @@ def run_scenario(
         "arms": [a.name for a in compiled.arms],
         "measures": list(compiled.measures),
         "started": started,
-        "finished": _now(),
+        "finished": finished,
         "wall_s": round(wall, 3),
         "timings": timings,
         "resumed": resume,
@@ -154,33 +179,49 @@ def run_scenario(
         "failures": failures,
         "failure_codes": {str(k): v for k, v in DESCRIPTIONS.items()},
         "random_keys": "patient traits: fold_in(fold_in(key(seed), 1), patient); simulation: "
-        "fold_in(fold_in(key(seed), 2), patient), shared by all arms",
+        "fold_in(fold_in(key(seed), 2), patient), shared by all arms; within a run, keys fold in "
+        "the absolute day and minute, so arms share random numbers session by session",
+        "catalog_error": catalog_error,
     }
     write_json_atomic(out / "manifest.json", manifest)
     write_json_atomic(
         out / "run.json",
         {"status": "complete", "name": scenario.name, "scenario_sha256": digest, "started": started},
     )
-    n_failed = sum(len(v) for v in failures.values())
-    catalog.record(
-        {
-            "run_id": f"{scenario.name}-{digest[:12]}-{started}",
-            "name": scenario.name,
-            "model": scenario.model,
-            "status": "complete",
-            "seed": scenario.seed,
-            "patients": compiled.n_patients,
-            "arms": len(compiled.arms),
-            "failed": n_failed,
-            "out_dir": str(out.resolve()),
-            "started": datetime.fromisoformat(started),
-            "finished": datetime.fromisoformat(str(manifest["finished"])),
-            "wall_s": wall,
-            "scenario_sha256": digest,
-        },
-        catalog_url,
-    )
     return manifest
+
+
+def _record(
+    c: CompiledScenario,
+    out: Path,
+    digest: str,
+    started: str,
+    finished: str,
+    wall: float,
+    failures: dict[str, dict[str, int]],
+    url: str | None,
+) -> str | None:
+    """Record the run in the catalog; return the error text instead of failing the run."""
+    row = {
+        "run_id": f"{c.scenario.name}-{digest[:12]}-{started}",
+        "name": c.scenario.name,
+        "model": c.scenario.model,
+        "status": "complete",
+        "seed": c.scenario.seed,
+        "patients": c.n_patients,
+        "arms": len(c.arms),
+        "failed": sum(len(v) for v in failures.values()),
+        "out_dir": str(out.resolve()),
+        "started": datetime.fromisoformat(started),
+        "finished": datetime.fromisoformat(finished),
+        "wall_s": wall,
+        "scenario_sha256": digest,
+    }
+    try:
+        catalog.record(row, url)
+    except Exception as err:
+        return f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    return None
 
 
 def _run_shards(
@@ -209,9 +250,9 @@ def _run_shards(
                 )
                 measures, codes = result[0], result[1]
                 keep = {k: measures[k][:, arm.assess] for k in c.measures}
-                write_parquet(path, tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes))
-                if want_state:
+                if want_state:  # before the shard: a resume skips written shards
                     _write_snapshot(c, out / "snapshots" / f"{arm.name}.npz", result[2])  # type: ignore[misc]
+                write_parquet(path, tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes))
                 times.append(time.perf_counter() - t)
             done += len(ids)
             if progress is not None:
