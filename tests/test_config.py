@@ -70,7 +70,7 @@ def test_good_scenario_compiles_with_reproducible_patients():
     "data, path, fragment",
     [
         ({**GOOD, "colour": "red"}, "colour", "unknown key"),
-        ({**GOOD, "model": "nope"}, "model", "valid: ['pathway', 'spines']"),
+        ({**GOOD, "model": "nope"}, "model", "valid: ['motor', 'pathway', 'spines']"),
         ({**GOOD, "seed": "x"}, "seed", "'x'"),
         (_block(repetitions=-3), "arms.0.protocol.0.repetitions", "-3"),
         (_block(repetitions=10, intensity=5), "arms.0.protocol.0.intensity", "less than or equal to 2"),
@@ -122,6 +122,8 @@ def test_good_scenario_compiles_with_reproducible_patients():
             "two sessions fall on day 5",
         ),
         ({**GOOD, "injury": {"kind": "cut", "day": 1}}, "injury.kind", "lose-b"),
+        (_block(repetitions=5, intervention="cimt"), "arms[0] (a).protocol[0].intervention", "two-limbs"),
+        ({**GOOD, "injury": {"kind": "lose-b", "day": 1, "severity": 1.5}}, "injury", "(0, 1]"),
         ({**GOOD, "duration_days": 20}, "arms[0] (practice).protocol[0]", "after duration_days"),
         ({**GOOD, "arms": []}, "arms", "at least 1"),
     ],

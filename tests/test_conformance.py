@@ -8,19 +8,22 @@ import pytest
 from neurorehab.core.engine import simulate, simulate_one
 from neurorehab.core.failures import NONFINITE, OK
 from neurorehab.models import INJURIES, MODELS, default_params
+from neurorehab.models.motor import Motor
 from neurorehab.models.pathway import Pathway
 from neurorehab.models.protocol import Block, compile_calendar
 from neurorehab.models.spines import Spines
 
-# model, (parameter, measure) for the derivative check: a smooth path from one to the other.
+# model, (parameter, measure) for the derivative check (a smooth path from one to the other),
+# and a parameter that feeds continuous state (made NaN to blow a patient up).
 TABLE = {
-    "pathway": (Pathway(n_cells=4), ("learning_rate", "d_function")),
-    "spines": (Spines(n_branches=4, n_sites=30), ("learn_rate", "skill")),
+    "pathway": (Pathway(n_cells=4), ("learning_rate", "d_function"), "learning_rate"),
+    "spines": (Spines(n_branches=4, n_sites=30), ("learn_rate", "skill"), "learn_rate"),
+    "motor": (Motor(n_cells=32, daily_reaches=10), ("fm_width_deg", "fm_ue_like"), "alpha_error"),
 }
 
 
 def _setup(name, n=3):
-    model, _ = TABLE[name]
+    model = TABLE[name][0]
     info = MODELS[name][1]
     injuries = INJURIES[name]
     injury = next(iter(injuries.values()))(model, 1.0) if injuries else None
@@ -89,7 +92,7 @@ def test_forward_mode_derivative_matches_finite_difference(name):
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_a_blown_up_patient_is_flagged_and_the_batch_goes_on(name):
     model, info, injury, cal, params, keys = _setup(name)
-    first = TABLE[name][1][0]  # a parameter that feeds continuous state
+    first = TABLE[name][2]
     bad = {**params, first: params[first].at[1].set(jnp.nan)}
     good, _ = simulate(model, params, cal, keys, injury=injury)
     measures, codes = simulate(model, bad, cal, keys, injury=injury)
@@ -165,7 +168,9 @@ def test_spines_step_every_day_with_several_sessions_a_day():
     for per_day, reps in ((1, 48), (3, 16)):
         cal = compile_calendar(
             [Block("task-practice", 1, 12, 7, reps, sessions_per_day=per_day, hours_between=6.0)],
-            duration_days=12, assess_days=[12], n_tasks=len(INFO.tasks),
+            duration_days=12,
+            assess_days=[12],
+            n_tasks=len(INFO.tasks),
         )
         measures, _, state = simulate(model, params, cal, keys, return_state=True)
         assert np.all(np.asarray(state.slow["day"]) == 12.0)

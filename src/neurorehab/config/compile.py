@@ -52,7 +52,11 @@ class CompiledScenario:
         return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
 
     def sample_params(self, ids: np.ndarray) -> dict[str, jax.Array]:
-        """Per-patient parameters for these patient ids ([len(ids)] per parameter)."""
+        """Per-patient parameters for these patient ids ([len(ids)] per parameter).
+
+        A distribution of injury severity adds `injury_severity`, which injuries read in place
+        of their fixed severity.
+        """
         base = jax.random.fold_in(self.root_key(), 1)
         keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
         out = {}
@@ -61,6 +65,10 @@ class CompiledScenario:
             k = jax.vmap(lambda kk, j=index: jax.random.fold_in(kk, j))(keys)
             value = _draw(given, k)
             out[name] = jnp.clip(value, spec.low, spec.high).astype(jnp.float32)
+        injury = self.scenario.injury
+        if injury is not None and not isinstance(injury.severity, float | int):
+            k = jax.vmap(lambda kk: jax.random.fold_in(kk, 1_000_003))(keys)
+            out["injury_severity"] = jnp.clip(_draw(injury.severity, k), 0.0, 1.0).astype(jnp.float32)
         return out
 
 
@@ -87,7 +95,8 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
     model = cls(**s.model_options)
     injury = None
     if s.injury is not None:
-        injury = INJURIES[s.model][s.injury.kind](model, s.injury.severity)
+        fixed = s.injury.severity if isinstance(s.injury.severity, float | int) else 1.0
+        injury = INJURIES[s.model][s.injury.kind](model, float(fixed))
     assess_days = sorted(
         set(range(0, s.duration_days + 1, s.assessments.every_days)) | set(s.assessments.days)
     )

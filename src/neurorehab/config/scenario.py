@@ -80,7 +80,18 @@ class Patients(_Strict):
 class Injury(_Strict):
     kind: str = Field(description="an injury the model can receive (see `neurorehab list`)")
     day: int = Field(ge=0, description="day of the injury")
-    severity: float = Field(default=1.0, gt=0, le=1, description="share of the target destroyed")
+    severity: float | Distribution = Field(
+        default=1.0,
+        description="share of the target destroyed (0-1]: a number, or a distribution over patients "
+        "(draws are clipped to [0, 1])",
+    )
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Injury:
+        centre = self.severity if isinstance(self.severity, float | int) else _centre(self.severity)
+        if not 0 < centre <= 1:
+            raise ValueError(f"severity {centre} must lie in (0, 1]")
+        return self
 
 
 class Block(_Strict):
@@ -207,6 +218,14 @@ def _model_errors(s: Scenario) -> list[str]:
             if b.intervention not in INTERVENTIONS:
                 errors.append(
                     f"{where}.intervention: unknown {b.intervention!r}; valid: {sorted(INTERVENTIONS)}"
+                )
+            elif (need := INTERVENTIONS[b.intervention].requires) and need not in info.capabilities:
+                fits = sorted(
+                    k for k, v in INTERVENTIONS.items() if not v.requires or v.requires in info.capabilities
+                )
+                errors.append(
+                    f"{where}.intervention: {b.intervention!r} needs a model with {need}, which "
+                    f"{s.model} is not; valid here: {fits}"
                 )
             if isinstance(b.task, str) and b.task not in info.tasks:
                 errors.append(

@@ -34,20 +34,20 @@ class Stimulus(NamedTuple):
 class Modulation(NamedTuple):
     """Gains that interventions and modulators set for a session (dimensionless, 1 = neutral).
 
-    plasticity: multiplies synaptic learning rates; error: scales error feedback;
-    drive: scales the external drive of the trained population (imagery < 1);
-    forced_use: share of daily-life actions forced onto the affected side (0-1).
+    plasticity: multiplies synaptic learning rates; error: scales error feedback (0: none);
+    drive: scales the external drive of the trained population; forced_use: share of
+    daily-life actions forced onto the affected side (0-1, constraint therapy); movement: 1 when
+    the trained limb really moves, 0 when the movement is imagined, observed or mirrored.
     """
 
-    plasticity: Array
-    error: Array
-    drive: Array
-    forced_use: Array
+    plasticity: Any
+    error: Any
+    drive: Any
+    forced_use: Any
+    movement: Any
 
-    @staticmethod
-    def neutral() -> Modulation:
-        one = jnp.float32(1.0)
-        return Modulation(one, one, one, jnp.float32(0.0))
+
+NEUTRAL = Modulation(plasticity=1.0, error=1.0, drive=1.0, forced_use=0.0, movement=1.0)
 
 
 class Context(NamedTuple):

@@ -43,6 +43,7 @@ class ModelInfo:
     reps_per_minute: float
     injuries: dict[str, str] = field(default_factory=dict)
     options: dict[str, tuple[int, int]] = field(default_factory=dict)  # structure: name -> range
+    capabilities: tuple[str, ...] = ()  # what interventions may require, e.g. "two-limbs"
 
 
 def default_params(

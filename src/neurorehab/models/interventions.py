@@ -1,41 +1,70 @@
 """Interventions: how a session's specification becomes its trials' stimulus and modulation.
 
-Each intervention is a small part with one method, `session(index, task, intensity, n_tasks)`
--> (task code, (plasticity, error, drive, forced_use) gains). Later interventions (constraint,
-imagery, mirror, stimulation, exercise) add gains without changing the engine.
+Each intervention is a small part with one method, `session(index, task, n_tasks)` -> (task
+code, Modulation of gains). It acts on a model only through the model's mechanisms: the gains
+scale learning, error feedback, drive, forced use and whether the limb moves. Interventions
+that make sense only for models with two limbs say so in `requires`; the scenario refuses them
+elsewhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class TaskPractice:
-    """Repeated practice of one task: the same stimulus every session, neutral gains."""
-
-    summary: str = "repeated practice of one task (the trained task every session)"
-
-    def session(
-        self, index: int, task: int, intensity: float, n_tasks: int
-    ) -> tuple[int, tuple[float, float, float, float]]:
-        return task, (1.0, 1.0, 1.0, 0.0)
+from neurorehab.core.types import NEUTRAL, Modulation
 
 
 @dataclass(frozen=True)
-class VariedPractice:
-    """Varied practice: the task rotates through the model's tasks session by session
-    (Fu et al. 2012's control for repetition: clustering needs the same task repeated)."""
+class Intervention:
+    """Fixed gains for every session; `rotate` cycles the task through the model's tasks."""
 
-    summary: str = "varied practice: the task changes every session, cycling through all tasks"
+    summary: str
+    gains: Modulation = NEUTRAL
+    rotate: bool = False
+    requires: str | None = None  # a model capability, e.g. "two-limbs"
+    source: str = ""
 
-    def session(
-        self, index: int, task: int, intensity: float, n_tasks: int
-    ) -> tuple[int, tuple[float, float, float, float]]:
-        return (task + index) % n_tasks, (1.0, 1.0, 1.0, 0.0)
+    def session(self, index: int, task: int, n_tasks: int) -> tuple[int, Modulation]:
+        return ((task + index) % n_tasks if self.rotate else task), self.gains
 
 
-INTERVENTIONS: dict[str, TaskPractice | VariedPractice] = {
-    "task-practice": TaskPractice(),
-    "varied-practice": VariedPractice(),
+INTERVENTIONS: dict[str, Intervention] = {
+    "task-practice": Intervention(
+        "repeated practice of one task (the trained task every session, the affected limb moving)"
+    ),
+    "varied-practice": Intervention(
+        "varied practice: the task changes every session, cycling through all tasks",
+        rotate=True,
+        source="Fu et al. 2012's control for repetition",
+    ),
+    "cimt": Intervention(
+        "constraint-induced movement therapy: shaping practice plus a mitt on the less affected "
+        "hand for 90 % of daily-life actions until the next session",
+        gains=NEUTRAL._replace(forced_use=0.9),
+        requires="two-limbs",
+        source="Taub et al. 1993; EXCITE (Wolf et al. 2006): mitt for 90 % of waking hours",
+    ),
+    "error-augmented": Intervention(
+        "practice with error feedback amplified 2x (visual error augmentation)",
+        gains=NEUTRAL._replace(error=2.0),
+        source="Patton et al. 2006; Han et al. 2008 varied the error shown",
+    ),
+    "error-reduced": Intervention(
+        "practice with error feedback halved (assistance or error reduction)",
+        gains=NEUTRAL._replace(error=0.5),
+        source="Han, Arbib & Schweighofer 2008",
+    ),
+    "motor-imagery": Intervention(
+        "motor imagery or action observation: the motor population is driven without movement; "
+        "use-dependent plasticity at half gain, no error feedback, no outcome",
+        gains=NEUTRAL._replace(plasticity=0.5, error=0.0, movement=0.0),
+        source="Jeannerod 2001 (shared substrate); Cochrane reviews of mental practice",
+    ),
+    "mirror-therapy": Intervention(
+        "mirror therapy: the less affected limb moves, the mirror drives the affected cortex at "
+        "reduced gain without error feedback",
+        gains=NEUTRAL._replace(plasticity=0.7, error=0.0, drive=0.7, movement=0.0),
+        requires="two-limbs",
+        source="Ramachandran & Rogers-Ramachandran 1996; Cochrane 2018 (Thieme et al.)",
+    ),
 }

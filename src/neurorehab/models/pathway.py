@@ -19,7 +19,6 @@ Hebbian growth, so only practice rebuilds A->D, while a recovered D keeps itself
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import jax
@@ -195,9 +194,10 @@ class LoseB:
 
     def apply(self, params: dict[str, Array], state: State, key: Array) -> State:
         n = self.n_cells
-        # Rank-based choice: exactly round(severity * n) cells die, which ones varies by key.
+        severity = params.get("injury_severity", self.severity)
+        # Rank-based choice: exactly round-half-up(severity * n) cells die, which ones varies by key.
         order = jnp.argsort(jax.random.uniform(key, (n,)))
-        dead_b = jnp.zeros(n).at[order].set((jnp.arange(n) < math.floor(self.severity * n + 0.5)) * 1.0)
+        dead_b = jnp.zeros(n).at[order].set((jnp.arange(n) < jnp.floor(severity * n + 0.5)) * 1.0)
         alive = state.structural["alive"] * jnp.concatenate([jnp.ones(n), 1.0 - dead_b, jnp.ones(n)])
         plastic = {**state.plastic, "w": state.plastic["w"] * alive}
         return state._replace(structural={"alive": alive}, plastic=plastic)

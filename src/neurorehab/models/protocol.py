@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from neurorehab.core.engine import Calendar
-from neurorehab.core.types import Modulation
+from neurorehab.core.types import NEUTRAL, Modulation
 from neurorehab.models.interventions import INTERVENTIONS
 
 FIRST_SESSION_HOUR = 9.0
@@ -58,7 +58,7 @@ class Session:
     n_trials: int
     task: int
     intensity: float
-    modulation: tuple[float, float, float, float]
+    modulation: Modulation
 
 
 def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
@@ -78,7 +78,7 @@ def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
                     f"two sessions fall on day {day} at {hour:g}:00 (block {block.intervention!r} "
                     f"starting day {block.start_day} overlaps another block)"
                 )
-            task, mod = intervention.session(index, block.task, block.intensity, n_tasks)
+            task, mod = intervention.session(index, block.task, n_tasks)
             out[(day, hour)] = Session(day, hour, block.repetitions, task, block.intensity, mod)
     return [out[t] for t in sorted(out)]
 
@@ -111,8 +111,7 @@ def compile_calendar(
     last_of_day = [i == len(times) - 1 or times[i + 1][0] != d for i, (d, _) in enumerate(times)]
     first_of_day = [i == 0 or times[i - 1][0] != d for i, (d, _) in enumerate(times)]
     slots = [by_time.get(t) for t in times]
-    neutral = (1.0, 1.0, 1.0, 0.0)
-    mods = np.array([s.modulation if s else neutral for s in slots], np.float32).reshape(-1, 4)
+    mods = np.array([s.modulation if s else NEUTRAL for s in slots], np.float32).reshape(-1, len(NEUTRAL))
     assess_set = set(assess_days)
     return Calendar(
         day=jnp.asarray(days, jnp.int32),
@@ -121,7 +120,7 @@ def compile_calendar(
         n_trials=jnp.asarray([s.n_trials if s else 0 for s in slots], jnp.int32),
         task=jnp.asarray([s.task if s else 0 for s in slots], jnp.int32),
         intensity=jnp.asarray([s.intensity if s else 0.0 for s in slots], jnp.float32),
-        modulation=Modulation(*(jnp.asarray(mods[:, i]) for i in range(4))),
+        modulation=Modulation(*(jnp.asarray(mods[:, i]) for i in range(len(NEUTRAL)))),
         injure=jnp.asarray([d == injury_day and f for d, f in zip(days, first_of_day, strict=True)]),
         assess=np.asarray([d in assess_set and last for d, last in zip(days, last_of_day, strict=True)]),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,62 @@ def spines_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> lis
 
 
 MODEL_FIGURES = {"pathway": pathway_figures, "spines": spines_figures}
+
+
+def _arm_doses(run: Path) -> dict[str, int]:
+    """Total repetitions each arm's protocol delivers (from the run's validated scenario)."""
+    from neurorehab.config import compile_scenario, parse_scenario
+
+    scenario = parse_scenario(json.loads((run / "manifest.json").read_text())["scenario"])
+    return {a.name: int(np.asarray(a.calendar.n_trials).sum()) for a in compile_scenario(scenario).arms}
+
+
+def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Tuning of both cortices at the end (polar histograms) and, for dose sweeps, dose-response."""
+    out = []
+    if snapshots:
+        shown = [a for a in arms if a in snapshots][:4]
+        fig, axes = plt.subplots(
+            2, len(shown), figsize=(3.2 * len(shown), 6.4), squeeze=False, subplot_kw={"projection": "polar"}
+        )
+        bins = np.linspace(0, 2 * np.pi, 37)
+        for col, arm in enumerate(shown):
+            snap = snapshots[arm]
+            for row, label in ((0, "affected cortex"), (1, "less affected cortex")):
+                ax = axes[row, col]
+                pd, alive, silenced = snap["pd"][row], snap["alive"][row] > 0, snap["silenced"][row] > 0
+                working = alive & ~silenced
+                ax.hist(pd[working], bins=bins, color=COLORS[col % len(COLORS)], alpha=0.8, label="working")
+                if silenced.any():
+                    ax.hist(pd[alive & silenced], bins=bins, color="#999999", alpha=0.6, label="silenced")
+                ax.set_title(f"{arm}\n{label}", fontsize=8)
+                ax.set_yticklabels([])
+                ax.tick_params(labelsize=6)
+        fig.suptitle("Preferred directions at the end of the run (patient 0)", fontsize=10)
+        fig.tight_layout()
+        out.append(("Tuning of both cortices", png(fig)))
+    doses = _arm_doses(run)
+    if len({d for a, d in doses.items() if a in arms}) >= 3:
+        use, err = summary(run, "use_share"), summary(run, "error_q1")
+        xs, end_use, end_err = [], [], []
+        for arm in arms:
+            if arm in use:
+                xs.append(doses[arm])
+                end_use.append(use[arm]["mean"][-1])
+                end_err.append(err[arm]["mean"][-1] if arm in err else np.nan)
+        order = np.argsort(xs)
+        fig, ax = plt.subplots(figsize=(6.5, 3.6))
+        ax.plot(np.asarray(xs)[order], np.asarray(end_use)[order], "-o", color=COLORS[0], label="use share")
+        ax.set_xscale("symlog", linthresh=100)
+        ax.set_xlabel("total therapy repetitions")
+        ax.set_ylabel("affected-arm use at the end", color=COLORS[0])
+        ax2 = ax.twinx()
+        ax2.plot(np.asarray(xs)[order], np.asarray(end_err)[order], "-s", color=COLORS[1])
+        ax2.set_ylabel("error, affected quadrant (deg)", color=COLORS[1])
+        ax.set_title("Dose-response at the end of follow-up")
+        ax.grid(alpha=0.3)
+        out.append(("Dose-response", png(fig)))
+    return out
+
+
+MODEL_FIGURES["motor"] = motor_figures

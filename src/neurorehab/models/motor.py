@@ -1,0 +1,433 @@
+"""`motor`: use-dependent motor recovery after stroke, with arm choice (learned non-use).
+
+Source: Han, Arbib & Schweighofer 2008 (PLoS Comput Biol 4:e1000133, "Stroke rehabilitation
+reaches a threshold"), built from its equations as SCIENCE.md section 2 gives them; no code was
+copied from any re-implementation. Two motor cortices, each a population of cosine-tuned cells
+driving the opposite arm; y_i = [cos(theta_d - theta_i) (1 + 0.15 xi)]+; the reach direction is
+the population vector; the cortex that moved learns by an error term and a use term,
+dtheta_i = a_err (theta_d - theta_reach) y_i + a_use (theta_d - theta_i) y_i. An arm-choice
+module learns each arm's value per direction with Gaussian basis functions,
+dw = eta (r - Q) phi, reward r = exp(-err^2 / 0.2^2), and chooses by softmax (beta 10).
+Spontaneous daily-life reaching with free arm choice runs between sessions, so use feeds back
+on function: cells of the affected cortex drift toward the directions the arm is still used
+for, and the lesioned sector empties further (learned non-use).
+
+Additions, each with its own source:
+- corticospinal (CST) output gain scales the population vector against a fixed motor noise,
+  so diffuse damage raises errors in every direction (strength loss);
+- spontaneous biological recovery: a share `penumbra` of the lost cells and CST output is
+  dysfunctional but viable tissue that returns with time constant `recovery_tau_days`
+  (resolution of diaschisis and peri-infarct restitution: Murphy & Corbett 2009; Ward 2017);
+  it is withheld when CST damage passes `cst_threshold` (Byblow et al. 2015: patients without
+  motor-evoked potentials do not follow the proportional recovery rule). This yields the
+  proportional recovery rule (Prabhakaran et al. 2008; Winters et al. 2015) without a fitted
+  curve.
+Index 0 is the affected cortex (driving the affected arm), index 1 the less affected one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from neurorehab.core.types import Context, Modulation, State, Stimulus
+from neurorehab.models.base import MeasureSpec, ModelInfo, ParamSpec
+
+TWO_PI = 2.0 * math.pi
+_HAN = "Han, Arbib & Schweighofer 2008 (public re-implementation defaults, SCIENCE.md 2)"
+
+INFO = ModelInfo(
+    name="motor",
+    summary="Han et al. 2008: two motor cortices, arm choice by reward, use-dependent recovery "
+    "and learned non-use after stroke.",
+    source="Han, Arbib & Schweighofer 2008, PLoS Comput Biol 4:e1000133; Prabhakaran et al. 2008; "
+    "Byblow et al. 2015",
+    params={
+        "alpha_use": ParamSpec(
+            0.002, "rad/(reach x activity)", _HAN, "use-dependent learning rate", 0.0, 1.0
+        ),
+        "alpha_error": ParamSpec(0.005, "1/(reach x activity)", _HAN, "error-based learning rate", 0.0, 1.0),
+        "beta": ParamSpec(10.0, "1/value", _HAN, "softmax inverse temperature of arm choice", 0.0, 1e3),
+        "value_rate": ParamSpec(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
+        "reward_width": ParamSpec(0.2, "rad", _HAN, "reward = exp(-err^2 / width^2)", 1e-3, 3.0),
+        "noise": ParamSpec(
+            0.15, "fraction of activity", _HAN, "multiplicative noise of cell activity", 0.0, 2.0
+        ),
+        "motor_noise": ParamSpec(
+            0.05,
+            "population-vector units",
+            "illustrative: healthy reach errors of a few degrees",
+            "noise added to the normalised population vector after the CST gain",
+            0.0,
+            2.0,
+        ),
+        "anchor_tau_days": ParamSpec(
+            30.0,
+            "day",
+            "illustrative: anatomical (corticospinal) constraints pull each cell's tuning "
+            "back toward its home direction; without it the use term clumps tunings over months",
+            "relaxation time of a preferred direction toward its home direction",
+            1.0,
+            1e6,
+        ),
+        "consolidation_tau_days": ParamSpec(
+            120.0,
+            "day",
+            "illustrative: a tuning held for weeks becomes the cell's new home "
+            "(slow consolidation, cf. the two-state model of Smith et al. 2006)",
+            "time for a cell's home direction to follow its current tuning",
+            1.0,
+            1e6,
+        ),
+        "basis_width": ParamSpec(
+            0.4, "rad", "illustrative: 16 overlapping bases", "SD of the value bases", 0.05, 3.0
+        ),
+        "penumbra": ParamSpec(
+            0.85,
+            "fraction",
+            "calibrated: with the model's learned non-use, 0.85 gives a cohort "
+            "slope of ~0.7 of the initial impairment (Prabhakaran et al. 2008; Winters et al. 2015); "
+            "tests/test_motor.py",
+            "share of the lost cells and CST output that is viable and recovers",
+            0.0,
+            1.0,
+        ),
+        "recovery_tau_days": ParamSpec(
+            30.0,
+            "day",
+            "most spontaneous recovery within 3 months (Kwakkel et al. 2006, recalled)",
+            "time constant of spontaneous biological recovery",
+            0.1,
+            1e4,
+        ),
+        "cst_per_severity": ParamSpec(
+            0.0,
+            "fraction",
+            "0 reproduces Han et al.'s pure cortical lesion; cohorts set it",
+            "CST output lost per unit of lesion severity",
+            0.0,
+            1.0,
+        ),
+        "cst_threshold": ParamSpec(
+            0.6,
+            "fraction",
+            "illustrative: severe CST damage (no MEP) blocks recovery (Byblow et al. 2015)",
+            "CST loss above which spontaneous recovery is withheld",
+            0.0,
+            1.0,
+        ),
+        "fm_width_deg": ParamSpec(
+            30.0,
+            "deg",
+            "documented mapping choice: a 30 deg error scores 61 % of a direction's points",
+            "error scale of the FM-UE-like score",
+            1.0,
+            180.0,
+        ),
+    },
+    measures={
+        "error_q1": MeasureSpec("deg", "mean |directional error| of the affected arm, targets 0-90 deg"),
+        "error_q2": MeasureSpec("deg", "same, targets 90-180 deg"),
+        "error_q3": MeasureSpec("deg", "same, targets 180-270 deg"),
+        "error_q4": MeasureSpec("deg", "same, targets 270-360 deg"),
+        "use_share": MeasureSpec(
+            "0-1", "share of the last day's daily-life reaches made with the affected arm"
+        ),
+        "mal_like": MeasureSpec(
+            "0-5", "motor-activity-log-like amount of use: 5 x use_share / 0.5, capped at 5"
+        ),
+        "fm_ue_like": MeasureSpec(
+            "0-66", "FM-UE-like score: 66 x CST gain x mean over 16 directions of exp(-err^2/(2 w^2))"
+        ),
+        "arat_like": MeasureSpec("0-57", "ARAT-like score: 57 x (FM-UE-like / 66)^1.5 (floor effect)"),
+        "cells_q1": MeasureSpec("fraction", "share of working affected-cortex cells tuned to 0-90 deg"),
+    },
+    tasks=("all-directions", "quadrant-1", "quadrant-2", "quadrant-3", "quadrant-4"),
+    reps_per_minute=10.0,
+    injuries={
+        "focal-lesion": "stroke: cells of the affected cortex tuned to 0-90 deg lost (severity = share "
+        "of them), plus CST output loss = cst_per_severity x severity",
+        "diffuse": "traumatic brain or spinal injury: a share (severity) of cells in every direction "
+        "and the same share of CST output lost",
+    },
+    options={"n_cells": (8, 5000), "n_basis": (4, 64), "daily_reaches": (1, 2000), "n_test": (4, 64)},
+    capabilities=("two-limbs",),
+)
+
+
+def _wrap(x: Array) -> Array:
+    """Angle difference wrapped to (-pi, pi]."""
+    return jnp.angle(jnp.exp(1j * x))
+
+
+@dataclass(frozen=True)
+class Motor:
+    """Two cortices of `n_cells`, `n_basis` value bases, `daily_reaches` a day; see module docstring."""
+
+    n_cells: int = 200
+    n_basis: int = 16
+    daily_reaches: int = 100
+    n_test: int = 16
+    name: str = "motor"
+    info = INFO
+
+    # --- pieces -------------------------------------------------------------------------
+    def _phi(self, params: dict[str, Array], theta: Array) -> Array:
+        centres = jnp.arange(self.n_basis) * TWO_PI / self.n_basis
+        return jnp.exp(-(_wrap(theta - centres) ** 2) / (2 * params["basis_width"] ** 2))
+
+    def _q(self, params: dict[str, Array], value: Array, theta: Array) -> Array:
+        """Values of both arms for a target: [2]."""
+        phi = self._phi(params, theta)
+        return value @ phi / phi.sum()
+
+    def _reach(self, params, pd, working, cst, target, xi, eta, drive):
+        """One reach of one cortex: activities [N] and signed error (rad)."""
+        tuning = jnp.cos(target - pd)
+        y = jnp.maximum(tuning * (1.0 + params["noise"] * xi), 0.0) * working * drive
+        scale = 4.0 / self.n_cells  # a full healthy population gives |v| ~ 1
+        v = scale * cst * jnp.stack([y @ jnp.cos(pd), y @ jnp.sin(pd)]) + params["motor_noise"] * eta
+        return y, _wrap(target - jnp.arctan2(v[1], v[0]))
+
+    def _learn(self, params, pd, y, err, target, plasticity, error_gain):
+        step = params["alpha_error"] * error_gain * err * y + params["alpha_use"] * _wrap(target - pd) * y
+        return jnp.mod(pd + plasticity * step, TWO_PI)
+
+    def _update_value(self, params, value, arm, target, reward, gate):
+        """Delta rule on normalised bases: Q = w.phi/sum(phi), dw = eta (r - Q) phi/sum(phi)."""
+        phi = self._phi(params, target)
+        phi = phi / phi.sum()
+        q = value[arm] @ phi
+        return value.at[arm].add(gate * params["value_rate"] * (reward - q) * phi / jnp.max(phi))
+
+    def _reward(self, params, err):
+        return jnp.exp(-(err**2) / params["reward_width"] ** 2)
+
+    # --- contract ---------------------------------------------------------------------
+    def init(self, params: dict[str, Array], key: Array) -> State:
+        pd = jax.random.uniform(key, (2, self.n_cells), maxval=TWO_PI)
+        return State(
+            fast={},
+            plastic={"pd": pd, "value": jnp.full((2, self.n_basis), 0.9), "home": pd},
+            structural={
+                "alive": jnp.ones((2, self.n_cells)),
+                "silenced": jnp.zeros((2, self.n_cells)),
+                "cst": jnp.ones(2),
+                "cst_target": jnp.ones(2),
+            },
+            slow={"day": jnp.float32(0.0), "forced": jnp.float32(0.0), "use_share": jnp.float32(0.5)},
+        )
+
+    def _target(self, task: Array, u: Array) -> Array:
+        """Task 0: any direction; task q (1-4): a direction in quadrant q."""
+        quadrant = jnp.where(task == 0, u * TWO_PI, (task - 1 + u) * (math.pi / 2))
+        return jnp.where(task == 0, u * TWO_PI, quadrant)
+
+    def trial(
+        self, params: dict[str, Array], state: State, stimulus: Stimulus, modulation: Modulation, key: Array
+    ) -> State:
+        """A therapy reach with the affected arm (index 0), or its imagined/mirrored version."""
+        k_t, k_xi, k_eta = jax.random.split(key, 3)
+        s = state.structural
+        target = self._target(stimulus.task, jax.random.uniform(k_t))
+        working = s["alive"][0] * (1.0 - s["silenced"][0])
+        y, err = self._reach(
+            params,
+            state.plastic["pd"][0],
+            working,
+            s["cst"][0],
+            target,
+            jax.random.normal(k_xi, (self.n_cells,)),
+            jax.random.normal(k_eta, (2,)),
+            stimulus.intensity * modulation.drive,
+        )
+        err = err * modulation.movement  # an imagined reach has no visible outcome
+        pd = (
+            state.plastic["pd"]
+            .at[0]
+            .set(
+                self._learn(
+                    params, state.plastic["pd"][0], y, err, target, modulation.plasticity, modulation.error
+                )
+            )
+        )
+        value = self._update_value(
+            params, state.plastic["value"], 0, target, self._reward(params, err), modulation.movement
+        )
+        return state._replace(
+            plastic={**state.plastic, "pd": pd, "value": value},
+            slow={**state.slow, "forced": modulation.forced_use},
+        )
+
+    def _daily_life(self, params, state: State, forced: Array, key: Array) -> tuple[State, Array]:
+        """One day's spontaneous reaches with free (or forced) arm choice; returns the use share."""
+        r = self.daily_reaches
+        k_t, k_c, k_f, k_xi, k_eta = jax.random.split(key, 5)
+        targets = jax.random.uniform(k_t, (r,), maxval=TWO_PI)
+        u_choice, u_force = jax.random.uniform(k_c, (r,)), jax.random.uniform(k_f, (r,))
+        xis = jax.random.normal(k_xi, (r, self.n_cells))
+        etas = jax.random.normal(k_eta, (r, 2))
+        s = state.structural
+        working = s["alive"] * (1.0 - s["silenced"])
+
+        def reach(carry, xs):
+            pd, value = carry
+            target, uc, uf, xi, eta = xs
+            q = self._q(params, value, target)
+            p_aff = jax.nn.sigmoid(params["beta"] * (q[0] - q[1]))
+            arm = jnp.where((uf < forced) | (uc < p_aff), 0, 1)
+            y, err = self._reach(params, pd[arm], working[arm], s["cst"][arm], target, xi, eta, 1.0)
+            pd = pd.at[arm].set(self._learn(params, pd[arm], y, err, target, 1.0, 1.0))
+            value = self._update_value(params, value, arm, target, self._reward(params, err), 1.0)
+            return (pd, value), arm == 0
+
+        (pd, value), used = jax.lax.scan(
+            reach, (state.plastic["pd"], state.plastic["value"]), (targets, u_choice, u_force, xis, etas)
+        )
+        return state._replace(plastic={**state.plastic, "pd": pd, "value": value}), used.mean()
+
+    def _recover(self, params, state: State, key: Array) -> State:
+        """One day of spontaneous biological recovery (silenced cells, CST output) and of the
+        relaxation of tunings toward their home directions."""
+        s = state.structural
+        p = 1.0 - jnp.exp(-1.0 / params["recovery_tau_days"])
+        back = jax.random.uniform(key, s["silenced"].shape) < p
+        cst = s["cst_target"] + (s["cst"] - s["cst_target"]) * jnp.exp(-1.0 / params["recovery_tau_days"])
+        pd, home = state.plastic["pd"], state.plastic["home"]
+        gap = _wrap(pd - home)
+        pd = jnp.mod(home + gap * jnp.exp(-1.0 / params["anchor_tau_days"]), TWO_PI)
+        home = jnp.mod(home + gap * (1.0 - jnp.exp(-1.0 / params["consolidation_tau_days"])), TWO_PI)
+        return state._replace(
+            structural={**s, "silenced": s["silenced"] * (1.0 - back), "cst": cst},
+            plastic={**state.plastic, "pd": pd, "home": home},
+        )
+
+    def offline(
+        self, params: dict[str, Array], state: State, hours: Array, context: Context, key: Array
+    ) -> State:
+        """Each whole day since the last update: recovery, then a day of spontaneous reaching.
+
+        Forced use (a CIMT mitt) applies on the first day after a session, i.e. the session's day.
+        """
+        first = state.slow["day"].astype(jnp.int32)
+        n_days = context.day - first
+
+        def one_day(i: Array, carry: tuple[State, Array]) -> tuple[State, Array]:
+            st, _ = carry
+            k = jax.random.fold_in(context.stream, first + i + 1)
+            k_rec, k_life = jax.random.split(k)
+            st = self._recover(params, st, k_rec)
+            forced = jnp.where(i == 0, st.slow["forced"], 0.0)
+            st, share = self._daily_life(params, st, forced, k_life)
+            return st, share
+
+        state, share = jax.lax.fori_loop(0, n_days, one_day, (state, state.slow["use_share"]))
+        return state._replace(
+            slow={
+                **state.slow,
+                "day": context.day.astype(jnp.float32),
+                "use_share": share,
+                "forced": jnp.where(n_days > 0, 0.0, state.slow["forced"]),
+            }
+        )
+
+    def assess(self, params: dict[str, Array], state: State, key: Array) -> dict[str, Array]:
+        s = state.structural
+        m = 8  # noisy repetitions per test direction
+        targets = (jnp.arange(self.n_test) + 0.5) * TWO_PI / self.n_test
+        k_xi, k_eta = jax.random.split(key)
+        xi = jax.random.normal(k_xi, (self.n_test, m, self.n_cells))
+        eta = jax.random.normal(k_eta, (self.n_test, m, 2))
+        working = s["alive"][0] * (1.0 - s["silenced"][0])
+
+        def err_at(target, xi_t, eta_t):
+            return jax.vmap(
+                lambda a, b: self._reach(
+                    params, state.plastic["pd"][0], working, s["cst"][0], target, a, b, 1.0
+                )[1]
+            )(xi_t, eta_t)
+
+        errs = jnp.abs(jax.vmap(err_at)(targets, xi, eta))  # [n_test, m]
+        err_dir = jnp.degrees(errs.mean(axis=1))
+        quad = (targets // (math.pi / 2)).astype(jnp.int32)
+        per_q = [jnp.sum(err_dir * (quad == q)) / jnp.maximum(jnp.sum(quad == q), 1) for q in range(4)]
+        acc = jnp.exp(-(jnp.degrees(errs) ** 2) / (2 * params["fm_width_deg"] ** 2)).mean()
+        fm = 66.0 * s["cst"][0] * acc
+        pd = state.plastic["pd"][0]
+        in_q1 = (pd < math.pi / 2).astype(jnp.float32)
+        share = state.slow["use_share"]
+        return {
+            "error_q1": per_q[0],
+            "error_q2": per_q[1],
+            "error_q3": per_q[2],
+            "error_q4": per_q[3],
+            "use_share": share,
+            "mal_like": jnp.minimum(5.0, 10.0 * share),
+            "fm_ue_like": fm,
+            "arat_like": 57.0 * (fm / 66.0) ** 1.5,
+            "cells_q1": jnp.sum(in_q1 * working) / jnp.maximum(jnp.sum(working), 1.0),
+        }
+
+    def snapshot(self, state: State) -> dict[str, Array]:
+        """Preferred directions and status of every cell of both cortices, for the polar plot."""
+        s = state.structural
+        return {"pd": state.plastic["pd"], "alive": s["alive"], "silenced": s["silenced"]}
+
+
+@dataclass(frozen=True)
+class FocalLesion:
+    """Stroke: the affected cortex loses `severity` of its cells tuned to [sector_start, +width).
+
+    A share `penumbra` of the lost cells is silenced but viable (recovers); the rest die. CST
+    output falls by cst_per_severity x severity, of which the same share recovers unless the
+    loss passes cst_threshold.
+    """
+
+    severity: float = 1.0
+    sector_start_deg: float = 0.0
+    sector_width_deg: float = 90.0
+
+    def apply(self, params: dict[str, Array], state: State, key: Array) -> State:
+        pd0 = state.plastic["pd"][0]
+        start = math.radians(self.sector_start_deg)
+        in_sector = jnp.mod(pd0 - start, TWO_PI) < math.radians(self.sector_width_deg)
+        severity = params.get("injury_severity", self.severity)
+        return _lose(params, state, key, in_sector, severity, params["cst_per_severity"] * severity)
+
+
+@dataclass(frozen=True)
+class Diffuse:
+    """Traumatic brain or spinal injury: `severity` of the affected cortex's cells (any tuning)
+    and the same share of CST output are lost; recovery as for a focal lesion."""
+
+    severity: float = 0.5
+
+    def apply(self, params: dict[str, Array], state: State, key: Array) -> State:
+        everywhere = jnp.ones(state.plastic["pd"].shape[1], bool)
+        severity = params.get("injury_severity", self.severity)
+        return _lose(params, state, key, everywhere, severity, jnp.asarray(severity, jnp.float32))
+
+
+def _lose(params, state: State, key: Array, target: Array, severity, cst_loss: Array) -> State:
+    k_hit, k_viable = jax.random.split(key)
+    hit = target & (jax.random.uniform(k_hit, target.shape) < severity)
+    blocked = jax.nn.sigmoid((params["cst_threshold"] - cst_loss) / 0.02)  # ~0 past the threshold
+    share = params["penumbra"] * blocked
+    viable = jax.random.uniform(k_viable, target.shape) < share
+    s = state.structural
+    alive0 = s["alive"][0] * (1.0 - (hit & ~viable))
+    silenced0 = jnp.maximum(s["silenced"][0], (hit & viable).astype(jnp.float32))
+    cst0 = s["cst"][0] * (1.0 - cst_loss)
+    target0 = s["cst_target"][0] * (1.0 - cst_loss * (1.0 - share))
+    return state._replace(
+        structural={
+            "alive": s["alive"].at[0].set(alive0),
+            "silenced": s["silenced"].at[0].set(silenced0),
+            "cst": s["cst"].at[0].set(cst0),
+            "cst_target": s["cst_target"].at[0].set(target0),
+        }
+    )
