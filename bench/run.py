@@ -1,4 +1,4 @@
-"""Benchmarks: patients a second for `pathway` at 1, 100 and 10,000 patients.
+"""Benchmarks: patients a second for `pathway` at 1 to 10,000 patients; `motor` over 12 weeks.
 
 Runs the demo's practice arm (70 days, 30 sessions of 100 repetitions) through `simulate`,
 reporting two figures per batch size: end to end as a user lives it (first call, compilation
@@ -64,6 +64,34 @@ def one(n: int, chunk: int, repeats: int) -> dict:
     }
 
 
+def motor(n: int) -> dict:
+    """Issue 3's bar: a 12-week protocol (2 weeks of therapy, daily-life reaching every day)."""
+    from neurorehab.models.motor import INFO as MOTOR
+    from neurorehab.models.motor import FocalLesion, Motor
+
+    cal = compile_calendar(
+        [Block("task-practice", 14, 14, 5, 100)],
+        duration_days=84,
+        assess_days=list(range(0, 85, 7)),
+        n_tasks=len(MOTOR.tasks),
+        injury_day=1,
+    )
+    params = default_params(MOTOR, n)
+    keys = jax.random.split(jax.random.key(0), n)
+    t = time.perf_counter()
+    simulate(Motor(), params, cal, keys, injury=FocalLesion())
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    simulate(Motor(), params, cal, keys, injury=FocalLesion())
+    steady = time.perf_counter() - t
+    return {
+        "patients": n,
+        "end_to_end_s": round(first, 2),
+        "steady_s": round(steady, 2),
+        "patients_per_s_steady": round(n / steady, 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
@@ -73,6 +101,7 @@ def main() -> None:
         [] if args.quick else [(1000, auto, 3), (10_000, auto, 3), (10_000, 100, 1), (10_000, 1000, 1)]
     )
     rows = [one(n, c, r) for n, c, r in sizes]
+    motor_rows = [motor(n) for n in ([100] if args.quick else [100, 1000])]
     base = rows[0]["steady_s"]
     for r in rows:
         r["time_vs_1_patient"] = round(r["steady_s"] / base, 1)
@@ -92,9 +121,23 @@ def main() -> None:
         f"{r['patients_per_s_steady']:,.0f} | {r['time_vs_1_patient']}x |"
         for r in rows
     ]
+    lines += [
+        "",
+        "motor, 12 weeks (Motor(): 2 x 200 cells, 100 daily-life reaches a day; therapy 10 x 100 reps)",
+        "",
+        "| patients | end to end (s) | steady (s) | patients/s steady |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['patients']:,} | {r['end_to_end_s']:.1f} | {r['steady_s']:.1f} | "
+        f"{r['patients_per_s_steady']:,.1f} |"
+        for r in motor_rows
+    ]
     table = "\n".join(lines)
     OUT.mkdir(exist_ok=True)
-    (OUT / "bench.json").write_text(json.dumps({"meta": meta, "pathway": rows}, indent=2))
+    (OUT / "bench.json").write_text(
+        json.dumps({"meta": meta, "pathway": rows, "motor": motor_rows}, indent=2)
+    )
     (OUT / "bench.md").write_text(f"{table}\n\n{json.dumps(meta)}\n")
     print(table)
     print(meta)

@@ -4,7 +4,8 @@ Source: Han, Arbib & Schweighofer 2008 (PLoS Comput Biol 4:e1000133, "Stroke reh
 reaches a threshold"), built from its equations as SCIENCE.md section 2 gives them; no code was
 copied from any re-implementation. Two motor cortices, each a population of cosine-tuned cells
 driving the opposite arm; y_i = [cos(theta_d - theta_i) (1 + 0.15 xi)]+; the reach direction is
-the population vector; the cortex that moved learns by an error term and a use term,
+the population vector (the cells' noise enters it as its exact 2-D Gaussian projection); the
+cortex that moved learns by an error term and a use term,
 dtheta_i = a_err (theta_d - theta_reach) y_i + a_use (theta_d - theta_i) y_i. An arm-choice
 module learns each arm's value per direction with Gaussian basis functions,
 dw = eta (r - Q) phi, reward r = exp(-err^2 / 0.2^2), and chooses by softmax (beta 10).
@@ -160,8 +161,8 @@ INFO = ModelInfo(
 
 
 def _wrap(x: Array) -> Array:
-    """Angle difference wrapped to (-pi, pi]."""
-    return jnp.angle(jnp.exp(1j * x))
+    """Angle difference wrapped to [-pi, pi)."""
+    return jnp.mod(x + math.pi, TWO_PI) - math.pi
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,26 @@ class Motor:
         phi = self._phi(params, theta)
         return value @ phi / phi.sum()
 
-    def _reach(self, params, pd, working, cst, target, xi, eta, drive):
-        """One reach of one cortex: activities [N] and signed error (rad)."""
-        tuning = jnp.cos(target - pd)
-        y = jnp.maximum(tuning * (1.0 + params["noise"] * xi), 0.0) * working * drive
+    def _reach(self, params, pd, working, cst, target, z, eta, drive):
+        """One reach of one cortex: mean activities [N] and signed error (rad).
+
+        The cells' multiplicative noise, y_i = c_i (1 + sigma xi_i), enters the population
+        vector as its exact projection: sigma sum_i c_i xi_i u_i is a 2-D Gaussian with
+        covariance sigma^2 sum_i c_i^2 u_i u_i^T, drawn from two normals `z` instead of N (the
+        rectification of 1 + sigma xi < 0 has probability ~1e-11 at sigma 0.15). Learning uses the
+        mean activities c_i, whose per-cell noise averages out over reaches.
+        """
+        y = jnp.maximum(jnp.cos(target - pd), 0.0) * working * drive
+        cos_pd, sin_pd = jnp.cos(pd), jnp.sin(pd)
+        y2 = y * y
+        a, b, c = y2 @ (cos_pd * cos_pd), y2 @ (cos_pd * sin_pd), y2 @ (sin_pd * sin_pd)
+        l11 = jnp.sqrt(a + 1e-12)
+        l21 = b / l11
+        l22 = jnp.sqrt(jnp.maximum(c - l21 * l21, 0.0) + 1e-12)
+        noise = params["noise"] * jnp.stack([l11 * z[0], l21 * z[0] + l22 * z[1]])
         scale = 4.0 / self.n_cells  # a full healthy population gives |v| ~ 1
-        v = scale * cst * jnp.stack([y @ jnp.cos(pd), y @ jnp.sin(pd)]) + params["motor_noise"] * eta
+        mean = jnp.stack([y @ cos_pd, y @ sin_pd])
+        v = scale * cst * (mean + noise) + params["motor_noise"] * eta
         return y, _wrap(target - jnp.arctan2(v[1], v[0]))
 
     def _learn(self, params, pd, y, err, target, plasticity, error_gain):
@@ -241,7 +256,7 @@ class Motor:
             working,
             s["cst"][0],
             target,
-            jax.random.normal(k_xi, (self.n_cells,)),
+            jax.random.normal(k_xi, (2,)),
             jax.random.normal(k_eta, (2,)),
             stimulus.intensity * modulation.drive,
         )
@@ -269,7 +284,7 @@ class Motor:
         k_t, k_c, k_f, k_xi, k_eta = jax.random.split(key, 5)
         targets = jax.random.uniform(k_t, (r,), maxval=TWO_PI)
         u_choice, u_force = jax.random.uniform(k_c, (r,)), jax.random.uniform(k_f, (r,))
-        xis = jax.random.normal(k_xi, (r, self.n_cells))
+        xis = jax.random.normal(k_xi, (r, 2))
         etas = jax.random.normal(k_eta, (r, 2))
         s = state.structural
         working = s["alive"] * (1.0 - s["silenced"])
@@ -340,7 +355,7 @@ class Motor:
         m = 8  # noisy repetitions per test direction
         targets = (jnp.arange(self.n_test) + 0.5) * TWO_PI / self.n_test
         k_xi, k_eta = jax.random.split(key)
-        xi = jax.random.normal(k_xi, (self.n_test, m, self.n_cells))
+        xi = jax.random.normal(k_xi, (self.n_test, m, 2))
         eta = jax.random.normal(k_eta, (self.n_test, m, 2))
         working = s["alive"][0] * (1.0 - s["silenced"][0])
 
