@@ -123,6 +123,11 @@ def test_good_scenario_compiles_with_reproducible_patients():
         ),
         ({**GOOD, "injury": {"kind": "cut", "day": 1}}, "injury.kind", "lose-b"),
         (_block(repetitions=5, intervention="cimt"), "arms[0] (a).protocol[0].intervention", "two-limbs"),
+        (
+            _block(repetitions=5, intervention="error-augmented"),
+            "arms[0] (a).protocol[0].intervention",
+            "error-feedback",
+        ),
         ({**GOOD, "injury": {"kind": "lose-b", "day": 1, "severity": 1.5}}, "injury", "(0, 1]"),
         ({**GOOD, "duration_days": 20}, "arms[0] (practice).protocol[0]", "after duration_days"),
         ({**GOOD, "arms": []}, "arms", "at least 1"),
@@ -151,3 +156,15 @@ def test_schema_is_json_schema_with_every_field():
     assert schema["additionalProperties"] is False
     assert {"model", "patients", "arms", "seed", "injury", "assessments"} <= set(schema["properties"])
     yaml.safe_dump(schema)  # serialisable
+
+
+def test_injury_severity_may_vary_between_patients():
+    data = {
+        **GOOD,
+        "injury": {"kind": "lose-b", "day": 1, "severity": {"dist": "uniform", "low": 0.2, "high": 0.9}},
+    }
+    c = compile_scenario(parse_scenario(data))
+    sev = c.sample_params(list(range(20)))["injury_severity"]
+    assert len(set(sev.tolist())) == 20 and float(sev.min()) >= 0.2 and float(sev.max()) <= 0.9
+    fixed = compile_scenario(parse_scenario(GOOD)).sample_params([0, 1])
+    assert "injury_severity" not in fixed

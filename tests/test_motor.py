@@ -41,6 +41,7 @@ def arms():
         "none": _run([]),
         "usual": _run([Block("task-practice", 14, 14, 5, 100)]),
         "cimt": _run([Block("cimt", 14, 14, 7, 100)]),
+        "matched": _run([Block("task-practice", 14, 14, 7, 100)]),  # same dose, no mitt
     }
 
 
@@ -60,7 +61,7 @@ def test_learned_non_use_without_therapy(arms):
     # Without therapy the affected arm's use falls well below the healthy half of reaches, and
     # its performance in the affected quadrant deteriorates further (Han et al. 2008).
     m = arms["none"]
-    assert m["use_share"][0].mean() == pytest.approx(0.5, abs=0.05)
+    assert m["use_share"][1].mean() == pytest.approx(0.5, abs=0.05)  # day 1: a day of healthy reaching
     assert m["use_share"][84].mean() < 0.3
     assert m["error_q1"][84].mean() > m["error_q1"][2].mean() + 3.0
 
@@ -69,31 +70,51 @@ def test_therapy_reduces_the_affected_quadrant_error(arms):
     assert arms["usual"]["error_q1"][28].mean() < arms["none"]["error_q1"][28].mean() - 10.0
 
 
-def test_cimt_raises_later_spontaneous_use_against_usual_care(arms):
-    # EXCITE (Wolf et al. 2006): constraint raises the amount of use after therapy.
-    cimt, usual = arms["cimt"]["use_share"], arms["usual"]["use_share"]
+def test_cimt_raises_later_spontaneous_use_against_dose_matched_practice(arms):
+    # EXCITE (Wolf et al. 2006): constraint raises the amount of use after therapy, here against
+    # practice of the same dose and schedule without the mitt (and against usual care).
+    cimt, matched, usual = (arms[k]["use_share"] for k in ("cimt", "matched", "usual"))
     assert cimt[28].mean() > 0.8  # the mitt forces use during the block
+    assert cimt[35].mean() > matched[35].mean() + 0.02
     assert cimt[35].mean() > usual[35].mean() + 0.02
-    assert np.mean(cimt[35] > usual[35]) > 0.6  # most paired patients
+    assert np.mean(cimt[35] > matched[35]) > 0.6  # most paired patients
 
 
 def test_proportional_recovery_with_severe_non_fitters():
     # Prabhakaran 2008 / Winters 2015: change ~ 0.7 x initial impairment among fitters (here
-    # 0.7 +- 0.1), about 30 % non-fitters, mostly severe; Hope 2019's statistics reported too.
+    # 0.7 +- 0.1), about 30 % non-fitters, mostly severe. Fitters come from a baseline marker
+    # (MEP-like CST output on day 2, Byblow et al. 2015), not from the outcome, which would make
+    # any cohort look proportional (Hope et al. 2019): a null cohort whose recovery fraction is
+    # uniform on [0, 1] gives slope ~0.5 and a ratio SD ~0.29, and fails both checks below.
     n = 150
     severity = jax.random.uniform(jax.random.key(3), (n,), minval=0.1, maxval=1.0)
     cal = compile_calendar([], duration_days=90, assess_days=[2, 90], n_tasks=5, injury_day=1)
     params = {**default_params(INFO, n, {"cst_per_severity": 0.8}), "injury_severity": severity}
     measures, _ = simulate(Motor(), params, cal, jax.random.split(jax.random.key(1), n), injury=FocalLesion())
     fm = measures["fm_ue_like"][:, cal.assess]
-    result = proportional_recovery(fm[:, 0], fm[:, 1])
+    mep = measures["cst_gain"][:, cal.assess][:, 0] > 1.0 - INFO.params["cst_threshold"].default
+    result = proportional_recovery(fm[:, 0], fm[:, 1], fitters=mep)
+    assert not result.fitters_by_outcome
     assert result.slope == pytest.approx(0.7, abs=0.1)
+    assert result.ratio_sd_fitters < 0.2  # recovery is proportional, not merely positive
     assert 0.1 <= result.share_nonfitters <= 0.45
+    assert result.ratio_mean_nonfitters < 0.2  # non-fitters recover little
     sev = np.asarray(severity)
     assert sev[~result.fitters].mean() > sev[result.fitters].mean() + 0.2
-    assert np.isfinite(
-        [result.corr_baseline_outcome, result.corr_baseline_change, result.variance_ratio]
-    ).all()
+    stats = [result.corr_baseline_outcome, result.corr_baseline_change, result.variance_ratio]
+    assert np.isfinite(stats).all()
+
+
+def test_outcome_selected_fitters_cannot_tell_a_null_cohort_apart():
+    # Hope et al. 2019's point, kept as a guard: choosing fitters by outcome makes a cohort with
+    # uniformly random recovery look proportional; with all patients as fitters it does not.
+    rng = np.random.default_rng(0)
+    baseline = rng.uniform(10, 60, 300)
+    outcome = baseline + rng.uniform(0, 1, 300) * (66 - baseline)
+    selected = proportional_recovery(baseline, outcome)
+    everyone = proportional_recovery(baseline, outcome, fitters=np.ones(300, bool))
+    assert selected.fitters_by_outcome and selected.slope > 0.6
+    assert everyone.slope < 0.6 and everyone.ratio_sd_fitters > 0.25
 
 
 @pytest.mark.parametrize("name", ["motor-imagery", "mirror-therapy"])

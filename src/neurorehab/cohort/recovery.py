@@ -3,11 +3,11 @@
 Prabhakaran et al. 2008 and Winters et al. 2015: change in FM-UE ~ 0.7 x (66 - initial) among
 "fitters", with a minority of (mostly severe) non-fitters. Hope et al. 2019 (Brain 142:15):
 the correlation between baseline and change is inflated whenever outcomes vary less than
-baselines, so corr(baseline, outcome) and the variance ratio are reported beside the slope.
-Non-fitters are found as Winters et al. did in spirit, by their distance from the rule: a
-patient recovering less than half of the rule's prediction (with at least 5 points of
-impairment) is a non-fitter; the slope is then fitted on the fitters (least squares through
-the origin, as the rule states).
+baselines, and selecting fitters by their outcome makes any cohort look proportional; so
+corr(baseline, outcome) and the variance ratio are reported beside the slope, and fitters
+should come from a baseline marker (e.g. a motor-evoked potential, Byblow et al. 2015). When
+no marker is given, fitters are chosen by outcome as Winters et al. did in spirit (recovering
+at least half the rule's prediction); the result says which.
 """
 
 from __future__ import annotations
@@ -19,18 +19,31 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ProportionalRecovery:
-    slope: float  # fitted on fitters, through the origin
+    slope: float  # change / impairment fitted through the origin on fitters
     fitters: np.ndarray  # bool per patient
+    fitters_by_outcome: bool  # True when no baseline marker was given (Hope et al.'s caveat)
     share_nonfitters: float
+    ratio_sd_fitters: float  # spread of change / impairment among fitters
+    ratio_mean_nonfitters: float
     corr_baseline_change: float
     corr_baseline_outcome: float
     variance_ratio: float  # var(outcome) / var(baseline)
 
 
 def proportional_recovery(
-    baseline: np.ndarray, outcome: np.ndarray, max_score: float = 66.0, rule: float = 0.7
+    baseline: np.ndarray,
+    outcome: np.ndarray,
+    *,
+    fitters: np.ndarray | None = None,
+    max_score: float = 66.0,
+    rule: float = 0.7,
 ) -> ProportionalRecovery:
-    """Analyse baseline and outcome scores of one cohort (same patients, same order)."""
+    """Analyse baseline and outcome scores of one cohort (same patients, same order).
+
+    `fitters`: a baseline marker per patient (True: expected to follow the rule); without it,
+    patients recovering less than half the rule's prediction (with >= 5 points to gain) are
+    non-fitters.
+    """
     baseline = np.asarray(baseline, float)
     outcome = np.asarray(outcome, float)
     if baseline.shape != outcome.shape or baseline.ndim != 1 or baseline.size < 3:
@@ -39,13 +52,21 @@ def proportional_recovery(
         )
     impairment = max_score - baseline
     change = outcome - baseline
-    fitters = ~((impairment >= 5.0) & (change < 0.5 * rule * impairment))
+    by_outcome = fitters is None
+    if fitters is None:
+        fitters = ~((impairment >= 5.0) & (change < 0.5 * rule * impairment))
+    fitters = np.asarray(fitters, bool)
     x, y = impairment[fitters], change[fitters]
     slope = float(x @ y / (x @ x)) if x.size and x @ x > 0 else float("nan")
+    room = impairment >= 5.0
+    ratio = np.where(room, change / np.where(room, impairment, 1.0), np.nan)
     return ProportionalRecovery(
         slope=slope,
         fitters=fitters,
+        fitters_by_outcome=by_outcome,
         share_nonfitters=float(1.0 - fitters.mean()),
+        ratio_sd_fitters=float(np.nanstd(ratio[fitters])) if fitters.any() else float("nan"),
+        ratio_mean_nonfitters=float(np.nanmean(ratio[~fitters])) if (~fitters).any() else float("nan"),
         corr_baseline_change=float(np.corrcoef(baseline, change)[0, 1]),
         corr_baseline_outcome=float(np.corrcoef(baseline, outcome)[0, 1]),
         variance_ratio=float(outcome.var(ddof=1) / baseline.var(ddof=1)),

@@ -39,7 +39,7 @@ INTERVENTIONS: dict[str, Intervention] = {
     ),
     "cimt": Intervention(
         "constraint-induced movement therapy: shaping practice plus a mitt on the less affected "
-        "hand for 90 % of daily-life actions until the next session",
+        "hand for 90 % of daily-life actions for the rest of each session's day",
         gains=NEUTRAL._replace(forced_use=0.9),
         requires="two-limbs",
         source="Taub et al. 1993; EXCITE (Wolf et al. 2006): mitt for 90 % of waking hours",
@@ -47,11 +47,13 @@ INTERVENTIONS: dict[str, Intervention] = {
     "error-augmented": Intervention(
         "practice with error feedback amplified 2x (visual error augmentation)",
         gains=NEUTRAL._replace(error=2.0),
+        requires="error-feedback",
         source="Patton et al. 2006; Han et al. 2008 varied the error shown",
     ),
     "error-reduced": Intervention(
         "practice with error feedback halved (assistance or error reduction)",
         gains=NEUTRAL._replace(error=0.5),
+        requires="error-feedback",
         source="Han, Arbib & Schweighofer 2008",
     ),
     "motor-imagery": Intervention(
@@ -61,8 +63,8 @@ INTERVENTIONS: dict[str, Intervention] = {
         source="Jeannerod 2001 (shared substrate); Cochrane reviews of mental practice",
     ),
     "mirror-therapy": Intervention(
-        "mirror therapy: the less affected limb moves, the mirror drives the affected cortex at "
-        "reduced gain without error feedback",
+        "mirror therapy: the mirror illusion drives the affected cortex at reduced gain without "
+        "error feedback or outcome (the less affected limb's own practice is not modelled)",
         gains=NEUTRAL._replace(plasticity=0.7, error=0.0, drive=0.7, movement=0.0),
         requires="two-limbs",
         source="Ramachandran & Rogers-Ramachandran 1996; Cochrane 2018 (Thieme et al.)",

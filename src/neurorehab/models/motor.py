@@ -8,7 +8,8 @@ the population vector (the cells' noise enters it as its exact 2-D Gaussian proj
 cortex that moved learns by an error term and a use term,
 dtheta_i = a_err (theta_d - theta_reach) y_i + a_use (theta_d - theta_i) y_i. An arm-choice
 module learns each arm's value per direction with Gaussian basis functions,
-dw = eta (r - Q) phi, reward r = exp(-err^2 / 0.2^2), and chooses by softmax (beta 10).
+dw = eta (r - Q) phi / max(phi) on normalised bases (Q = w.phi / sum(phi)), reward
+r = exp(-err^2 / 0.2^2), and chooses by softmax (beta 10).
 Spontaneous daily-life reaching with free arm choice runs between sessions, so use feeds back
 on function: cells of the affected cortex drift toward the directions the arm is still used
 for, and the lesioned sector empties further (learned non-use).
@@ -56,7 +57,13 @@ INFO = ModelInfo(
         "value_rate": ParamSpec(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
         "reward_width": ParamSpec(0.2, "rad", _HAN, "reward = exp(-err^2 / width^2)", 1e-3, 3.0),
         "noise": ParamSpec(
-            0.15, "fraction of activity", _HAN, "multiplicative noise of cell activity", 0.0, 2.0
+            0.15,
+            "fraction of activity",
+            _HAN,
+            "multiplicative noise of cell activity (capped at 0.3, where dropping the rare "
+            "rectification of 1 + noise xi < 0 stays exact to <1 %)",
+            0.0,
+            0.3,
         ),
         "motor_noise": ParamSpec(
             0.05,
@@ -90,9 +97,9 @@ INFO = ModelInfo(
         "penumbra": ParamSpec(
             0.85,
             "fraction",
-            "calibrated: with the model's learned non-use, 0.85 gives a cohort "
-            "slope of ~0.7 of the initial impairment (Prabhakaran et al. 2008; Winters et al. 2015); "
-            "tests/test_motor.py",
+            "calibrated: with the model's learned non-use, 0.85 gives MEP-positive patients a "
+            "recovery slope of ~0.7 of the initial impairment (Prabhakaran et al. 2008; Winters et "
+            "al. 2015); tests/test_motor.py",
             "share of the lost cells and CST output that is viable and recovers",
             0.0,
             1.0,
@@ -146,6 +153,11 @@ INFO = ModelInfo(
         ),
         "arat_like": MeasureSpec("0-57", "ARAT-like score: 57 x (FM-UE-like / 66)^1.5 (floor effect)"),
         "cells_q1": MeasureSpec("fraction", "share of working affected-cortex cells tuned to 0-90 deg"),
+        "cst_gain": MeasureSpec(
+            "0-1",
+            "corticospinal output of the affected side (an MEP-like marker: above "
+            "1 - cst_threshold, the patient is MEP-positive)",
+        ),
     },
     tasks=("all-directions", "quadrant-1", "quadrant-2", "quadrant-3", "quadrant-4"),
     reps_per_minute=10.0,
@@ -156,7 +168,7 @@ INFO = ModelInfo(
         "and the same share of CST output lost",
     },
     options={"n_cells": (8, 5000), "n_basis": (4, 64), "daily_reaches": (1, 2000), "n_test": (4, 64)},
-    capabilities=("two-limbs",),
+    capabilities=("two-limbs", "error-feedback"),
 )
 
 
@@ -213,7 +225,7 @@ class Motor:
         return jnp.mod(pd + plasticity * step, TWO_PI)
 
     def _update_value(self, params, value, arm, target, reward, gate):
-        """Delta rule on normalised bases: Q = w.phi/sum(phi), dw = eta (r - Q) phi/sum(phi)."""
+        """Delta rule: Q = w.phi/sum(phi), dw = eta (r - Q) phi/max(phi) (peak step eta (r - Q))."""
         phi = self._phi(params, target)
         phi = phi / phi.sum()
         q = value[arm] @ phi
@@ -385,6 +397,7 @@ class Motor:
             "fm_ue_like": fm,
             "arat_like": 57.0 * (fm / 66.0) ** 1.5,
             "cells_q1": jnp.sum(in_q1 * working) / jnp.maximum(jnp.sum(working), 1.0),
+            "cst_gain": s["cst"][0],
         }
 
     def snapshot(self, state: State) -> dict[str, Array]:

@@ -143,10 +143,14 @@ MODEL_FIGURES = {"pathway": pathway_figures, "spines": spines_figures}
 
 
 def _arm_doses(run: Path) -> dict[str, int]:
-    """Total repetitions each arm's protocol delivers (from the run's validated scenario)."""
+    """Total repetitions per arm when the arms form a dose sweep (every arm with a protocol uses
+    the same single intervention); empty otherwise, e.g. CIMT against usual care."""
     from neurorehab.config import compile_scenario, parse_scenario
 
     scenario = parse_scenario(json.loads((run / "manifest.json").read_text())["scenario"])
+    kinds = {b.intervention for arm in scenario.arms for b in arm.protocol}
+    if len(kinds) != 1:
+        return {}
     return {a.name: int(np.asarray(a.calendar.n_trials).sum()) for a in compile_scenario(scenario).arms}
 
 
