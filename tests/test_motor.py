@@ -125,22 +125,16 @@ def test_imagery_and_mirror_change_tuning_without_outcome(name):
     params = default_params(INFO)
     state = model.init(params, jax.random.key(0))
     _, gains = INTERVENTIONS[name].session(0, 1, len(INFO.tasks))
-    after = model.trial(
-        params,
-        state,
-        Stimulus(jnp.int32(1), jnp.float32(1.0)),
-        jax.tree_util.tree_map(jnp.float32, gains),
-        jax.random.key(1),
-    )
+
+    def one_trial(modulation):
+        stimulus = Stimulus(jnp.int32(1), jnp.float32(1.0))
+        return model.trial(
+            params, state, stimulus, jax.tree_util.tree_map(jnp.float32, modulation), jax.random.key(1)
+        )
+
+    after, real = one_trial(gains), one_trial(NEUTRAL)
     assert not np.allclose(after.plastic["pd"][0], state.plastic["pd"][0])
     np.testing.assert_array_equal(after.plastic["value"], state.plastic["value"])
-    real = model.trial(
-        params,
-        state,
-        Stimulus(jnp.int32(1), jnp.float32(1.0)),
-        jax.tree_util.tree_map(jnp.float32, NEUTRAL),
-        jax.random.key(1),
-    )
     assert not np.array_equal(real.plastic["value"], state.plastic["value"])
     moved = np.abs(np.angle(np.exp(1j * (after.plastic["pd"][0] - state.plastic["pd"][0])))).sum()
     moved_real = np.abs(np.angle(np.exp(1j * (real.plastic["pd"][0] - state.plastic["pd"][0])))).sum()
