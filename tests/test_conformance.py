@@ -176,3 +176,26 @@ def test_spines_step_every_day_with_several_sessions_a_day():
         assert np.all(np.asarray(state.slow["day"]) == 12.0)
         out[per_day] = measures["new_spines"][:, -1].mean()
     assert out[3] > 0.5 * out[1]
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(TABLE) if hasattr(TABLE[n][0], "snapshot")])
+def test_snapshots_ride_along_with_the_same_numbers(name):
+    # A snapshot taken in the scan at the last slot equals the snapshot of simulate_one's final
+    # state; one at slot 0 differs once sessions have run (the pictures are of the same patient).
+    from neurorehab.core.engine import snapshots_one
+
+    model, _, injury, cal, params, keys = _setup(name, n=1)
+    p0 = jax.tree_util.tree_map(lambda x: x[0], params)
+    _, final, _ = simulate_one(model, p0, cal, keys[0], injury=injury)
+    first, last = snapshots_one(
+        model,
+        p0,
+        cal._replace(assess=None),
+        keys[0],
+        (0, len(cal.day) - 1),
+        injury=injury,
+        max_trials=cal.max_trials,
+    )
+    for k, v in model.snapshot(final).items():
+        np.testing.assert_array_equal(np.asarray(last[k]), np.asarray(v))
+    assert any(not np.array_equal(np.asarray(first[k]), np.asarray(last[k])) for k in first)

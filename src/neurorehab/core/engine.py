@@ -108,12 +108,46 @@ def simulate_one(
     Returns (measures: name -> array over slots, final state, failure code). Differentiable
     with respect to `params` (no Python branching on traced values).
     """
+    measures, state, _ = _run(model, params, calendar, key, injury, max_trials, ())
+    return measures, state, failure_code(measures, state)
+
+
+def snapshots_one(
+    model: Model,
+    params: Params,
+    calendar: Calendar,
+    key: Array,
+    slots: tuple[int, ...],
+    *,
+    injury: Injury | None = None,
+    max_trials: int | None = None,
+) -> tuple[Any, ...]:
+    """`model.snapshot(state)` of one patient after each slot index in `slots` (for figures).
+
+    The same numbers as `simulate_one` with the same key: the snapshots ride along in the scan.
+    Under `jit`, pass `max_trials` (static): the calendar's own is not readable from a tracer.
+    """
+    return _run(model, params, calendar, key, injury, max_trials, tuple(slots))[2]
+
+
+def _run(
+    model: Model,
+    params: Params,
+    calendar: Calendar,
+    key: Array,
+    injury: Injury | None,
+    max_trials: int | None,
+    snapshot_slots: tuple[int, ...],
+) -> tuple[dict[str, Array], State, tuple[Any, ...]]:
     injury = NoInjury() if injury is None else injury
     n_max = calendar.max_trials if max_trials is None else max_trials
     k_init, k_run, k_stream, k_injury = jax.random.split(key, 4)
     state0 = model.init(params, k_init)
+    snap0 = tuple(model.snapshot(state0) for _ in snapshot_slots)  # type: ignore[attr-defined]
 
-    def run_slot(state: State, slot: Any) -> tuple[State, dict[str, Array]]:
+    def run_slot(carry: tuple[State, tuple[Any, ...]], xs: tuple[Any, Array]) -> tuple[Any, dict[str, Array]]:
+        state, snaps = carry
+        slot, index = xs
         # Keys come from the slot's absolute time (day, minute), not its position, so a patient
         # draws the same numbers for the same session in every arm (common random numbers).
         k = jax.random.fold_in(jax.random.fold_in(k_run, slot.day), slot.minute)
@@ -130,10 +164,17 @@ def simulate_one(
 
         if n_max > 0:
             state, _ = jax.lax.scan(run_trial, state, (jnp.arange(n_max), jax.random.split(k_trials, n_max)))
-        return state, model.assess(params, state, k_assess)
+        snaps = tuple(
+            tree_where(index == at, model.snapshot(state), old)  # type: ignore[attr-defined]
+            for at, old in zip(snapshot_slots, snaps, strict=True)
+        )
+        return (state, snaps), model.assess(params, state, k_assess)
 
-    state, measures = jax.lax.scan(run_slot, state0, calendar._replace(assess=None))
-    return measures, state, failure_code(measures, state)
+    n_slots = calendar.day.shape[0]
+    (state, snaps), measures = jax.lax.scan(
+        run_slot, (state0, snap0), (calendar._replace(assess=None), jnp.arange(n_slots))
+    )
+    return measures, state, snaps
 
 
 CACHE_BUDGET_BYTES = 8 * 2**20

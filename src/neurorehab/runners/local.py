@@ -31,7 +31,7 @@ import yaml
 
 import neurorehab
 from neurorehab.config import CompiledScenario, Scenario, compile_scenario
-from neurorehab.core.engine import auto_chunk, simulate
+from neurorehab.core.engine import Calendar, auto_chunk, simulate, snapshots_one
 from neurorehab.core.failures import DESCRIPTIONS
 from neurorehab.io import catalog
 from neurorehab.io.atomic import write_atomic, write_json_atomic, write_text_atomic
@@ -238,20 +238,13 @@ def _run_shards(
             paths.append(path)
             if not path.exists():
                 t = time.perf_counter()
-                want_state = start == 0 and hasattr(c.model, "snapshot")
-                result = simulate(
-                    c.model,
-                    c.sample_params(ids),
-                    arm.calendar,
-                    c.sim_keys(ids),
-                    injury=c.injury,
-                    chunk_size=size,
-                    return_state=want_state,
-                )
-                measures, codes = result[0], result[1]
+                params, keys = c.sample_params(ids), c.sim_keys(ids)
+                measures, codes = simulate(
+                    c.model, params, arm.calendar, keys, injury=c.injury, chunk_size=size
+                )  # type: ignore[misc]
                 keep = {k: measures[k][:, arm.assess] for k in c.measures}
-                if want_state:  # before the shard: a resume skips written shards
-                    _write_snapshot(c, out / "snapshots" / f"{arm.name}.npz", result[2])  # type: ignore[misc]
+                if start == 0 and hasattr(c.model, "snapshot"):  # before the shard: resume skips it
+                    _write_snapshots(c, arm, params, keys[0], out / "snapshots" / f"{arm.name}.npz")
                 write_parquet(path, tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes))
                 times.append(time.perf_counter() - t)
             done += len(ids)
@@ -266,13 +259,45 @@ def _run_shards(
     return paths, timings
 
 
-def _write_snapshot(c: CompiledScenario, path: Path, state: Any) -> None:
-    first = jax.tree_util.tree_map(lambda x: x[0], state)
-    snap = {k: np.asarray(v) for k, v in c.model.snapshot(first).items()}  # type: ignore[attr-defined]
+def snapshot_slots(cal: Calendar) -> dict[str, int]:
+    """Labelled slots to picture: baseline, just after the injury, 4 days into therapy, the end
+    of therapy and the end of the run (each when it exists; duplicates dropped)."""
+    day, sessions = np.asarray(cal.day), np.flatnonzero(np.asarray(cal.n_trials) > 0)
+    labels = {"baseline": 0}
+    injured = np.flatnonzero(np.asarray(cal.injure))
+    if injured.size:
+        labels["after injury"] = int(injured[0])
+    if sessions.size:
+        labels["early therapy"] = int(np.flatnonzero(day <= day[sessions[0]] + 4)[-1])
+        labels["end of therapy"] = int(sessions[-1])
+    labels["end"] = len(day) - 1
+    seen: dict[int, str] = {}
+    for label, slot in labels.items():
+        seen.setdefault(slot, label)
+    return {label: slot for slot, label in seen.items()}
+
+
+_snapshots = jax.jit(snapshots_one, static_argnums=(0, 4), static_argnames=("injury", "max_trials"))
+
+
+def _write_snapshots(c: CompiledScenario, arm: Any, params: Any, key: Any, path: Path) -> None:
+    """Pictures of patient 0 at the labelled slots, saved as `label__name` arrays."""
+    labels = snapshot_slots(arm.calendar)
+    first = jax.tree_util.tree_map(lambda x: x[0], params)
+    cal = arm.calendar._replace(assess=None)
+    snaps = _snapshots(
+        c.model, first, cal, key, tuple(labels.values()), injury=c.injury, max_trials=arm.calendar.max_trials
+    )
+    arrays = {
+        f"{label}__{k}": np.asarray(v)
+        for label, snap in zip(labels, snaps, strict=True)
+        for k, v in snap.items()
+    }
+    arrays["labels"] = np.asarray(list(labels))
 
     def write(p: Path) -> None:
         with open(p, "wb") as fh:
-            np.savez_compressed(fh, **snap)  # type: ignore[arg-type]
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
     write_atomic(path, write)
 

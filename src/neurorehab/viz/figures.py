@@ -93,12 +93,32 @@ def pathway_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> li
     return [("A->D and B->D weights", png(fig))]
 
 
+def load_snapshots(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """A run's snapshot file as {label: {name: array}} in the order the run took them."""
+    data = dict(np.load(path))
+    labels = [str(x) for x in data.pop("labels")]
+    return {
+        label: {k.split("__", 1)[1]: v for k, v in data.items() if k.startswith(f"{label}__")}
+        for label in labels
+    }
+
+
+def _pick(snaps: dict[str, dict[str, np.ndarray]], *labels: str) -> tuple[str, dict[str, np.ndarray]]:
+    for label in labels:
+        if label in snaps:
+            return label, snaps[label]
+    last = list(snaps)[-1]
+    return last, snaps[last]
+
+
 def spines_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Spine maps of one animal per arm (coloured by birth day) and cluster fraction by day."""
+    """Spine maps of one animal per arm early in training (coloured by birth day) and the
+    cluster fraction by day."""
     out = []
     if snapshots:
-        fig, axes = plt.subplots(len(snapshots), 1, figsize=(9, 1.9 * len(snapshots)), squeeze=False)
-        for ax, (arm, snap) in zip(axes[:, 0], snapshots.items(), strict=True):
+        picked = {arm: _pick(snaps, "early therapy", "end") for arm, snaps in snapshots.items()}
+        fig, axes = plt.subplots(len(picked), 1, figsize=(9, 1.9 * len(picked)), squeeze=False)
+        for ax, (arm, (label, snap)) in zip(axes[:, 0], picked.items(), strict=True):
             alive, birth = snap["alive"][:8], snap["birth"][:8]
             yy, xx = np.nonzero(alive)
             old = birth[yy, xx] < 0
@@ -111,7 +131,7 @@ def spines_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> lis
                 cmap="viridis",
                 label="new (colour: birth day)",
             )
-            ax.set_title(f"{arm}: spine map on day {int(snap['day'])} (8 branches)", fontsize=9)
+            ax.set_title(f"{arm}: spine map on day {int(snap['day'])}, {label} (8 branches)", fontsize=9)
             ax.set_xlabel("position along branch (um)")
             ax.set_yticks([])
             if (~old).any():
@@ -155,27 +175,44 @@ def _arm_doses(run: Path) -> dict[str, int]:
 
 
 def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Tuning of both cortices at the end (polar histograms) and, for dose sweeps, dose-response."""
+    """Tuning of both cortices before and after (polar histograms) and, for dose sweeps,
+    dose-response."""
     out = []
     if snapshots:
         shown = [a for a in arms if a in snapshots][:4]
+        panels = [
+            ("affected cortex", 0, ("baseline",)),
+            ("affected, after injury", 0, ("after injury", "baseline")),
+            ("affected, end of therapy", 0, ("end of therapy", "end")),
+            ("affected, end", 0, ("end",)),
+            ("less affected, end", 1, ("end",)),
+        ]
         fig, axes = plt.subplots(
-            2, len(shown), figsize=(3.2 * len(shown), 6.4), squeeze=False, subplot_kw={"projection": "polar"}
+            len(shown),
+            len(panels),
+            figsize=(2.6 * len(panels), 2.8 * len(shown)),
+            squeeze=False,
+            subplot_kw={"projection": "polar"},
         )
         bins = np.linspace(0, 2 * np.pi, 37)
-        for col, arm in enumerate(shown):
-            snap = snapshots[arm]
-            for row, label in ((0, "affected cortex"), (1, "less affected cortex")):
+        for row, arm in enumerate(shown):
+            for col, (title, cortex, labels) in enumerate(panels):
+                _, snap = _pick(snapshots[arm], *labels)
                 ax = axes[row, col]
-                pd, alive, silenced = snap["pd"][row], snap["alive"][row] > 0, snap["silenced"][row] > 0
-                working = alive & ~silenced
-                ax.hist(pd[working], bins=bins, color=COLORS[col % len(COLORS)], alpha=0.8, label="working")
+                pd, alive, silenced = (
+                    snap["pd"][cortex],
+                    snap["alive"][cortex] > 0,
+                    snap["silenced"][cortex] > 0,
+                )
+                ax.hist(pd[alive & ~silenced], bins=bins, color=COLORS[row % len(COLORS)], alpha=0.8)
                 if silenced.any():
-                    ax.hist(pd[alive & silenced], bins=bins, color="#999999", alpha=0.6, label="silenced")
-                ax.set_title(f"{arm}\n{label}", fontsize=8)
+                    ax.hist(pd[alive & silenced], bins=bins, color="#999999", alpha=0.6)
+                ax.set_title(f"{arm}: {title}", fontsize=7)
                 ax.set_yticklabels([])
                 ax.tick_params(labelsize=6)
-        fig.suptitle("Preferred directions at the end of the run (patient 0)", fontsize=10)
+        fig.suptitle(
+            "Preferred directions of working cells (grey: silenced, recoverable), patient 0", fontsize=10
+        )
         fig.tight_layout()
         out.append(("Tuning of both cortices", png(fig)))
     doses = _arm_doses(run)

@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from neurorehab.io.atomic import write_text_atomic
 from neurorehab.models import MODELS
-from neurorehab.viz.figures import MODEL_FIGURES, recovery_curves
+from neurorehab.viz.figures import MODEL_FIGURES, load_snapshots, recovery_curves
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
@@ -50,7 +49,7 @@ def build_report(run: str | Path) -> Path:
     arms = manifest["arms"]
     measures = manifest["measures"]
     units = {k: v.unit for k, v in info.measures.items()}
-    snapshots = {p.stem: dict(np.load(p)) for p in sorted((run / "snapshots").glob("*.npz"))}
+    snapshots = {p.stem: load_snapshots(p) for p in sorted((run / "snapshots").glob("*.npz"))}
     parts = [
         f"<h1>neurorehab report: {html.escape(manifest['name'])}</h1>",
         f"<p>{html.escape(scenario.get('description') or '')}</p>",
