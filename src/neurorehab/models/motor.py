@@ -251,8 +251,7 @@ class Motor:
 
     def _target(self, task: Array, u: Array) -> Array:
         """Task 0: any direction; task q (1-4): a direction in quadrant q."""
-        quadrant = jnp.where(task == 0, u * TWO_PI, (task - 1 + u) * (math.pi / 2))
-        return jnp.where(task == 0, u * TWO_PI, quadrant)
+        return jnp.where(task == 0, u * TWO_PI, (task - 1 + u) * (math.pi / 2))
 
     def trial(
         self, params: dict[str, Array], state: State, stimulus: Stimulus, modulation: Modulation, key: Array
