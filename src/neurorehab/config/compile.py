@@ -16,8 +16,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.stats import norm
 
-from neurorehab.config.scenario import Fixed, LogNormal, Normal, Scenario, Uniform
+from neurorehab.config.scenario import Fixed, LogNormal, Normal, Scenario, Uniform, read_table, varying
 from neurorehab.core.engine import Calendar, Injury, Model
 from neurorehab.models import INJURIES, MODELS, ModelInfo
 from neurorehab.models.protocol import Block, compile_calendar
@@ -39,6 +40,7 @@ class CompiledScenario:
     injury: Injury | None
     arms: tuple[CompiledArm, ...]
     measures: tuple[str, ...]
+    table: dict[str, np.ndarray] | None = None
 
     @property
     def n_patients(self) -> int:
@@ -52,41 +54,88 @@ class CompiledScenario:
         return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
 
     def sample_params(self, ids: np.ndarray) -> dict[str, jax.Array]:
-        """Per-patient parameters for these patient ids ([len(ids)] per parameter).
+        """Per-patient model parameters for these patient ids ([len(ids)] per parameter).
 
-        A distribution of injury severity adds `injury_severity`, which injuries read in place
-        of their fixed severity.
+        A varying injury severity adds `injury_severity`, which injuries read in place of their
+        fixed severity.
         """
-        base = jax.random.fold_in(self.root_key(), 1)
-        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
-        out = {}
-        for index, (name, spec) in enumerate(self.info.params.items()):
-            given = self.scenario.patients.params.get(name, spec.default)
-            k = jax.vmap(lambda kk, j=index: jax.random.fold_in(kk, j))(keys)
-            value = _draw(given, k)
-            out[name] = jnp.clip(value, spec.low, spec.high).astype(jnp.float32)
-        injury = self.scenario.injury
-        if injury is not None and not isinstance(injury.severity, float | int):
-            k = jax.vmap(lambda kk: jax.random.fold_in(kk, 1_000_003))(keys)
-            out["injury_severity"] = jnp.clip(_draw(injury.severity, k), 0.0, 1.0).astype(jnp.float32)
+        drawn = self.sample(ids)
+        out = {name: drawn[name] for name in self.info.params}
+        if "severity" in drawn:
+            out["injury_severity"] = drawn["severity"]
         return out
 
+    def sample_traits(self, ids: np.ndarray) -> dict[str, np.ndarray]:
+        """Every quantity that varies between patients (parameters, traits, severity), as numpy."""
+        drawn = self.sample(ids)
+        return {k: np.asarray(v) for k, v in drawn.items() if k in varying(self.scenario)}
 
-def _draw(d: Any, keys: jax.Array) -> jax.Array:
-    n = keys.shape[0]
-    z = jax.vmap(lambda k: jax.random.normal(k))(keys)
-    u = jax.vmap(lambda k: jax.random.uniform(k))(keys)
+    def sample(self, ids: np.ndarray) -> dict[str, jax.Array]:
+        """Draw every parameter, trait and (varying) severity for these patients.
+
+        Each quantity has its own normal score per patient, from a key that folds in the patient
+        and the quantity, so a patient is the same whatever else is drawn. Correlations mix the
+        scores of the quantities they name (Gaussian copula); each score then goes through its
+        quantity's distribution. A patient table replaces the distributions of its columns by one
+        row per patient, drawn with replacement.
+        """
+        s = self.scenario
+        base = jax.random.fold_in(self.root_key(), 1)
+        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
+        given: dict[str, Any] = {
+            name: s.patients.params.get(name, spec.default) for name, spec in self.info.params.items()
+        }
+        index = {name: j for j, name in enumerate(self.info.params)}
+        if s.injury is not None and not isinstance(s.injury.severity, float | int):
+            given["severity"], index["severity"] = s.injury.severity, 1_000_003
+        for i, (name, dist) in enumerate(s.patients.traits.items()):
+            given[name], index[name] = dist, 2_000_000 + i
+        z = {
+            name: jax.vmap(lambda kk, j=index[name]: jax.random.normal(jax.random.fold_in(kk, j)))(keys)
+            for name in given
+        }
+        if s.patients.correlations:
+            names, chol = _copula(s)
+            mixed = jnp.stack([z[n] for n in names], axis=1) @ jnp.asarray(chol.T, jnp.float32)
+            z.update({n: mixed[:, i] for i, n in enumerate(names)})
+        out = {name: _transform(given[name], z[name]) for name in given}
+        if self.table:
+            n_rows = len(next(iter(self.table.values())))
+            rows = jax.vmap(lambda kk: jax.random.randint(jax.random.fold_in(kk, 3_000_000), (), 0, n_rows))(
+                keys
+            )
+            for name, column in self.table.items():
+                out[name] = jnp.asarray(column, jnp.float32)[rows]
+        for name, spec in self.info.params.items():
+            out[name] = jnp.clip(out[name], spec.low, spec.high)
+        if "severity" in out:
+            out["severity"] = jnp.clip(out["severity"], 0.0, 1.0)
+        return {k: v.astype(jnp.float32) for k, v in out.items()}
+
+
+def _copula(s: Scenario) -> tuple[list[str], np.ndarray]:
+    pairs = s.patients.correlations
+    names = sorted({c.a for c in pairs} | {c.b for c in pairs})
+    r = np.eye(len(names))
+    for c in pairs:
+        i, j = names.index(c.a), names.index(c.b)
+        r[i, j] = r[j, i] = c.r
+    return names, np.linalg.cholesky(r)
+
+
+def _transform(d: Any, z: jax.Array) -> jax.Array:
+    """A standard normal score through a distribution's quantile function."""
     match d:
         case float() | int():
-            return jnp.full(n, float(d))
+            return jnp.full(z.shape, float(d))
         case Fixed(value=v):
-            return jnp.full(n, v)
-        case Normal(mean=m, sd=s):
-            return m + s * z
-        case LogNormal(median=m, sd_log=s):
-            return m * jnp.exp(s * z)
+            return jnp.full(z.shape, v)
+        case Normal(mean=m, sd=sd):
+            return m + sd * z
+        case LogNormal(median=m, sd_log=sd):
+            return m * jnp.exp(sd * z)
         case Uniform(low=lo, high=hi):
-            return lo + (hi - lo) * u
+            return lo + (hi - lo) * norm.cdf(z)
     raise TypeError(f"unknown distribution {d!r}")
 
 
@@ -127,4 +176,5 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
         )
         arms.append(CompiledArm(arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day)))
     measures = tuple(s.assessments.measures or info.measures)
-    return CompiledScenario(s, model, info, injury, tuple(arms), measures)
+    table = read_table(s.patients.table) if s.patients.table else None
+    return CompiledScenario(s, model, info, injury, tuple(arms), measures, table)

@@ -6,6 +6,7 @@ carries those lines to the CLI, which prints them and exits with code 2.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -68,12 +69,34 @@ class Uniform(_Strict):
 Distribution = Annotated[Fixed | Normal | LogNormal | Uniform, Field(discriminator="dist")]
 
 
+class Correlation(_Strict):
+    """A correlation between two varying quantities (model parameters, traits or `severity`),
+    imposed by a Gaussian copula: each keeps its own distribution."""
+
+    a: str
+    b: str
+    r: float = Field(gt=-1, lt=1, description="correlation of the underlying normal scores")
+
+
 class Patients(_Strict):
-    """How many virtual patients each arm simulates, and how their parameters vary."""
+    """How many virtual patients each arm simulates, and how their parameters and traits vary."""
 
     count: int = Field(ge=1, le=1_000_000, description="virtual patients (each arm runs all of them)")
     params: dict[str, float | Distribution] = Field(
         default_factory=dict, description="model parameter -> a number or a distribution"
+    )
+    traits: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], float | Distribution] = Field(
+        default_factory=dict,
+        description="recorded patient traits (age, months since injury, ...) -> a number or a distribution; "
+        "they act on the model only through correlations with its parameters",
+    )
+    correlations: list[Correlation] = Field(
+        default_factory=list, description="pairwise correlations (Gaussian copula)"
+    )
+    table: str | None = Field(
+        default=None,
+        description="CSV of real or reference patients (a header of parameter/trait names, one row per "
+        "patient); each virtual patient draws one row, whose values replace the distributions",
     )
 
 
@@ -147,6 +170,52 @@ class Assessments(_Strict):
     measures: list[str] | None = Field(default=None, description="measures to keep (default: all)")
 
 
+class Allocation(_Strict):
+    """How enrolled patients are randomised to arms."""
+
+    scheme: Literal["simple", "block", "stratified"] = "block"
+    block_size: int = Field(default=4, ge=2, le=100, description="a multiple of the number of arms")
+    strata: list[str] = Field(
+        default_factory=list,
+        description="for `stratified`: quantities split at their median; blocks run within each stratum",
+    )
+
+
+class Endpoint(_Strict):
+    measure: str = Field(description="the primary outcome, a measure of the model")
+    baseline_day: int = Field(ge=0, description="day of the baseline assessment (enrolment)")
+    followup_day: int = Field(ge=1, description="day of the primary follow-up assessment")
+
+
+class Power(_Strict):
+    """Power by simulation: repeat the trial at candidate sizes, drawing from the simulated cohort."""
+
+    sizes: list[Annotated[int, Field(ge=4, le=100_000)]] = Field(
+        min_length=1, description="patients per arm to try"
+    )
+    repeats: int = Field(default=200, ge=20, le=20_000, description="virtual trials per size")
+
+
+class Trial(_Strict):
+    """A randomised virtual trial over the scenario's arms: allocation, drop-out and analysis."""
+
+    control: str = Field(description="the comparator arm (e.g. usual care)")
+    primary: Endpoint
+    allocation: Allocation = Allocation()
+    dropout_per_week: float = Field(
+        default=0.0, ge=0, le=0.5, description="probability that a patient leaves in any week after baseline"
+    )
+    mid: float | None = Field(
+        default=None, gt=0, description="minimal important difference of the primary change (responders)"
+    )
+    higher_is_better: bool = Field(default=True, description="direction of benefit of the primary measure")
+    subgroups: list[str] = Field(
+        default_factory=list, description="quantities whose low and high halves get their own effect"
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="two-sided significance level")
+    power: Power | None = None
+
+
 class Scenario(_Strict):
     """A whole scenario: model, patients, injury, arms, assessments, seed and output."""
 
@@ -162,6 +231,7 @@ class Scenario(_Strict):
     injury: Injury | None = None
     arms: list[Arm] = Field(min_length=1)
     assessments: Assessments = Assessments()
+    trial: Trial | None = Field(default=None, description="analyse the arms as a randomised trial")
     output: str | None = Field(default=None, description="output folder (the CLI's --out wins)")
     chunk_size: int | None = Field(
         default=None,
@@ -239,6 +309,9 @@ def _model_errors(s: Scenario) -> list[str]:
                 errors.append(f"{where}: runs to day {end}, after duration_days ({s.duration_days})")
     if not errors:
         errors += _schedule_errors(s)
+    errors += _cohort_errors(s, info)
+    if s.trial is not None:
+        errors += _trial_errors(s, info)
     if s.assessments.measures is not None:
         bad = sorted(set(s.assessments.measures) - set(info.measures))
         if bad:
@@ -248,6 +321,151 @@ def _model_errors(s: Scenario) -> list[str]:
     late = [d for d in s.assessments.days if d > s.duration_days]
     if late:
         errors.append(f"assessments.days: {late} after duration_days ({s.duration_days})")
+    return errors
+
+
+def varying(s: Scenario) -> dict[str, Any]:
+    """Every quantity a patient can differ in, by name: model parameters, traits, `severity`."""
+    out: dict[str, Any] = dict(s.patients.params)
+    out.update(s.patients.traits)
+    if s.injury is not None:
+        out["severity"] = s.injury.severity
+    if s.patients.table is not None:
+        with contextlib.suppress(ValueError):  # reported by _cohort_errors
+            out.update(dict.fromkeys(read_table(s.patients.table), "table"))
+    return out
+
+
+def read_table(path: str) -> dict[str, Any]:
+    """Columns of a patient CSV as float arrays; ValueError with a plain reason otherwise."""
+    import csv
+
+    import numpy as np
+
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot read {path}: {err}") from None
+    if len(rows) < 2:
+        raise ValueError(f"{path} needs a header row and at least one patient row")
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    columns: dict[str, Any] = {}
+    for j, name in enumerate(header):
+        try:
+            values = np.asarray([float(r[j]) for r in body])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}: column {name!r} holds a missing or non-numeric value") from None
+        if not np.isfinite(values).all():
+            raise ValueError(f"{path}: column {name!r} holds NaN or infinity")
+        columns[name] = values
+    return columns
+
+
+def _cohort_errors(s: Scenario, info: Any) -> list[str]:
+    errors = []
+    clash = sorted(set(s.patients.traits) & (set(info.params) | {"severity"}))
+    if clash:
+        errors.append(f"patients.traits: {clash} are model parameters or `severity`; name traits apart")
+    if s.patients.table is not None:
+        try:
+            columns = read_table(s.patients.table)
+        except ValueError as err:
+            errors.append(f"patients.table: {err}")
+        else:
+            bad = [c for c in columns if not c.replace("_", "a").isalnum() or not c[:1].isalpha()]
+            if bad:
+                errors.append(f"patients.table: column names {bad} must be identifiers like `age`")
+            if "severity" in columns and s.injury is None:
+                errors.append("patients.table: a `severity` column needs an injury")
+            for name in set(columns) & set(info.params):
+                spec, col = info.params[name], columns[name]
+                if col.min() < spec.low or col.max() > spec.high:
+                    errors.append(
+                        f"patients.table: column {name!r} spans [{col.min():g}, {col.max():g}], outside "
+                        f"the valid range [{spec.low}, {spec.high}] {spec.unit}"
+                    )
+    known = varying(s)
+    for i, c in enumerate(s.patients.correlations):
+        for side in ("a", "b"):
+            name = getattr(c, side)
+            if name not in known and name not in info.params:
+                errors.append(
+                    f"patients.correlations[{i}].{side}: {name!r} is not a parameter, trait or severity; "
+                    f"valid: {sorted(set(known) | set(info.params))}"
+                )
+            elif known.get(name) == "table":
+                errors.append(
+                    f"patients.correlations[{i}].{side}: {name!r} comes from patients.table, whose rows "
+                    "already carry their own correlations"
+                )
+            elif isinstance(known.get(name), float | int | Fixed) or name not in known:
+                errors.append(
+                    f"patients.correlations[{i}].{side}: {name!r} does not vary between patients; "
+                    "give it a distribution first"
+                )
+        if c.a == c.b:
+            errors.append(f"patients.correlations[{i}]: a and b are both {c.a!r}")
+    if not errors and s.patients.correlations:
+        import numpy as np
+
+        names = sorted({c.a for c in s.patients.correlations} | {c.b for c in s.patients.correlations})
+        r = np.eye(len(names))
+        for c in s.patients.correlations:
+            i, j = names.index(c.a), names.index(c.b)
+            r[i, j] = r[j, i] = c.r
+        if np.linalg.eigvalsh(r).min() <= 1e-9:
+            errors.append(
+                f"patients.correlations: the matrix over {names} is not positive definite; "
+                "these correlations cannot hold together, make them weaker"
+            )
+    return errors
+
+
+def _trial_errors(s: Scenario, info: Any) -> list[str]:
+    t = s.trial
+    assert t is not None
+    errors = []
+    names = [a.name for a in s.arms]
+    if t.control not in names:
+        errors.append(f"trial.control: {t.control!r} is not an arm; valid: {names}")
+    if len(names) < 2:
+        errors.append("arms: a trial needs at least two arms")
+    if t.primary.measure not in info.measures:
+        errors.append(
+            f"trial.primary.measure: {t.primary.measure!r} is not a measure of {s.model}; "
+            f"valid: {sorted(info.measures)}"
+        )
+    elif s.assessments.measures is not None and t.primary.measure not in s.assessments.measures:
+        errors.append(f"trial.primary.measure: {t.primary.measure!r} is not in assessments.measures")
+    assessed = set(range(0, s.duration_days + 1, s.assessments.every_days)) | set(s.assessments.days)
+    for field in ("baseline_day", "followup_day"):
+        day = getattr(t.primary, field)
+        if day not in assessed:
+            errors.append(
+                f"trial.primary.{field}: day {day} is not an assessment day; add it to assessments.days"
+            )
+    if t.primary.followup_day <= t.primary.baseline_day:
+        errors.append(
+            f"trial.primary.followup_day: {t.primary.followup_day} must come after baseline_day "
+            f"({t.primary.baseline_day})"
+        )
+    if t.allocation.block_size % max(len(names), 1):
+        errors.append(
+            f"trial.allocation.block_size: {t.allocation.block_size} is not a multiple of the "
+            f"{len(names)} arms"
+        )
+    if t.allocation.scheme == "stratified" and not t.allocation.strata:
+        errors.append("trial.allocation.strata: `stratified` needs at least one quantity to stratify by")
+    known = varying(s)
+    for field, listed in (("allocation.strata", t.allocation.strata), ("subgroups", t.subgroups)):
+        for name in listed:
+            if name not in known or isinstance(known[name], float | int | Fixed):
+                valid = sorted(k for k, v in known.items() if not isinstance(v, float | int | Fixed))
+                errors.append(
+                    f"trial.{field}: {name!r} is not a quantity that varies between patients; "
+                    f"valid: {valid or 'none (give parameters or traits a distribution)'}"
+                )
     return errors
 
 
@@ -330,6 +548,14 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         raise ScenarioError(_format(err), source) from None
 
 
+def _resolve_table(data: Any, folder: Path) -> None:
+    """A relative `patients.table` is read from the scenario's folder."""
+    patients: Any = data.get("patients") if isinstance(data, dict) else None
+    table = patients.get("table") if isinstance(patients, dict) else None
+    if isinstance(table, str) and not Path(table).is_absolute() and (folder / table).exists():
+        patients["table"] = str((folder / table).resolve())
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; every failure becomes a ScenarioError."""
     p = Path(path)
@@ -344,4 +570,5 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError([f"malformed YAML{where}: {problem}"], str(p)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError([f"cannot read file: {err}"], str(p)) from None
+    _resolve_table(data, p.parent)
     return parse_scenario(data, str(p))

@@ -19,29 +19,22 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import yaml
 
 import neurorehab
 from neurorehab.config import CompiledScenario, Scenario, compile_scenario
-from neurorehab.core.engine import Calendar, auto_chunk, simulate, snapshots_one
+from neurorehab.core.engine import auto_chunk
 from neurorehab.core.failures import DESCRIPTIONS
 from neurorehab.io import catalog
-from neurorehab.io.atomic import write_atomic, write_json_atomic, write_text_atomic
-from neurorehab.io.results import merge_shards, query, tidy_table, write_parquet
-
-Progress = Callable[[int, int], None]
-
-
-class RunError(Exception):
-    """The run cannot start or go on, for a reason the user can act on."""
+from neurorehab.io.atomic import write_json_atomic, write_text_atomic
+from neurorehab.io.results import merge_shards, query
+from neurorehab.runners.shards import Execution, Job, Progress, RunError, execute, shard_path
 
 
 def scenario_hash(s: Scenario) -> str:
@@ -114,8 +107,13 @@ def run_scenario(
     resume: bool = False,
     progress: Progress | None = None,
     catalog_url: str | None = None,
+    execution: Execution | None = None,
 ) -> dict[str, Any]:
     """Simulate every arm for every patient, shard by shard, and write the run folder.
+
+    `execution` says where shards run (in process by default, local cores, or Dask); the
+    files are the same either way. A scenario with a `trial` section also gets its analysis
+    (`trial.json`, `patients.parquet`).
 
     Returns the manifest. Raises RunError for folder conflicts and unwritable folders; a run
     catalog that cannot be written is reported in the manifest's `catalog_error`, and the
@@ -128,7 +126,7 @@ def run_scenario(
         done = _check_folder(out, digest, resume)
         if done is not None:
             return done
-        return _run(compiled, out, digest, resume, progress, catalog_url)
+        return _run(compiled, out, digest, resume, progress, catalog_url, execution or Execution())
     except OSError as err:
         where = err.filename or out
         raise RunError(f"cannot write the run to {where}: {err.strerror or err}") from None
@@ -141,6 +139,7 @@ def _run(
     resume: bool,
     progress: Progress | None,
     catalog_url: str | None,
+    how: Execution,
 ) -> dict[str, Any]:
     scenario = compiled.scenario
     t0 = time.perf_counter()
@@ -153,9 +152,15 @@ def _run(
     write_text_atomic(
         out / "scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
     )
-    shard_paths, timings = _run_shards(compiled, out, progress)
+    shard_paths, timings = _run_shards(compiled, out, progress, how)
     merge_shards(shard_paths, out / "results.parquet")
     failures = _failures(out)
+    if scenario.trial is not None:
+        from neurorehab.runners.trial import write_trial
+
+        t = time.perf_counter()
+        write_trial(compiled, out)
+        timings["trial_analysis_s"] = round(time.perf_counter() - t, 3)
     finished = _now()
     wall = time.perf_counter() - t0
     catalog_error = _record(compiled, out, digest, started, finished, wall, failures, catalog_url)
@@ -225,81 +230,34 @@ def _record(
 
 
 def _run_shards(
-    c: CompiledScenario, out: Path, progress: Progress | None
+    c: CompiledScenario, out: Path, progress: Progress | None, how: Execution
 ) -> tuple[list[Path], dict[str, Any]]:
-    size = c.scenario.chunk_size or auto_chunk(c.model, c.sample_params(np.arange(1)))
     n = c.n_patients
-    total = n * len(c.arms)
-    paths, times, done = [], [], 0
-    for a_index, arm in enumerate(c.arms):
+    size = c.scenario.chunk_size or min(n, auto_chunk(c.model, c.sample_params(np.arange(1))))
+    text = json.dumps(c.scenario.model_dump(mode="json"), sort_keys=True)
+    jobs, paths, skipped = [], [], 0
+    for a_index in range(len(c.arms)):
         for start in range(0, n, size):
-            ids = np.arange(start, min(start + size, n))
-            path = out / "shards" / f"a{a_index:02d}-p{start:07d}.parquet"
+            path = shard_path(out, a_index, start)
             paths.append(path)
-            if not path.exists():
-                t = time.perf_counter()
-                params, keys = c.sample_params(ids), c.sim_keys(ids)
-                measures, codes = simulate(
-                    c.model, params, arm.calendar, keys, injury=c.injury, chunk_size=size
-                )  # type: ignore[misc]
-                keep = {k: measures[k][:, arm.assess] for k in c.measures}
-                if start == 0 and hasattr(c.model, "snapshot"):  # before the shard: resume skips it
-                    _write_snapshots(c, arm, params, keys[0], out / "snapshots" / f"{arm.name}.npz")
-                write_parquet(path, tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes))
-                times.append(time.perf_counter() - t)
-            done += len(ids)
-            if progress is not None:
-                progress(done, total)
+            if path.exists():
+                skipped += min(size, n - start)
+            else:
+                jobs.append(Job(text, str(out), a_index, start, min(size, n - start), size))
+    t = time.perf_counter()
+    times = execute(jobs, how, progress, total=n * len(c.arms), already=skipped)
+    wall = time.perf_counter() - t
     timings = {
+        "executor": how.executor,
+        "workers": how.workers,
+        "chunk_size": size,
         "shards_run": len(times),
+        "shards_s": round(wall, 3),
         "first_shard_s": round(times[0], 3) if times else None,
         "later_shards_mean_s": round(float(np.mean(times[1:])), 4) if len(times) > 1 else None,
-        "patients_per_s_after_first": round(size / float(np.mean(times[1:])), 1) if len(times) > 1 else None,
+        "patients_per_s": round(sum(j.n for j in jobs) / wall, 1) if jobs and wall > 0 else None,
     }
     return paths, timings
-
-
-def snapshot_slots(cal: Calendar) -> dict[str, int]:
-    """Labelled slots to picture: baseline, just after the injury, 4 days into therapy, the end
-    of therapy and the end of the run (each when it exists; duplicates dropped)."""
-    day, sessions = np.asarray(cal.day), np.flatnonzero(np.asarray(cal.n_trials) > 0)
-    labels = {"baseline": 0}
-    injured = np.flatnonzero(np.asarray(cal.injure))
-    if injured.size:
-        labels["after injury"] = int(injured[0])
-    if sessions.size:
-        labels["early therapy"] = int(np.flatnonzero(day <= day[sessions[0]] + 4)[-1])
-        labels["end of therapy"] = int(sessions[-1])
-    labels["end"] = len(day) - 1
-    seen: dict[int, str] = {}
-    for label, slot in labels.items():
-        seen.setdefault(slot, label)
-    return {label: slot for slot, label in seen.items()}
-
-
-_snapshots = jax.jit(snapshots_one, static_argnums=(0, 4), static_argnames=("injury", "max_trials"))
-
-
-def _write_snapshots(c: CompiledScenario, arm: Any, params: Any, key: Any, path: Path) -> None:
-    """Pictures of patient 0 at the labelled slots, saved as `label__name` arrays."""
-    labels = snapshot_slots(arm.calendar)
-    first = jax.tree_util.tree_map(lambda x: x[0], params)
-    cal = arm.calendar._replace(assess=None)
-    snaps = _snapshots(
-        c.model, first, cal, key, tuple(labels.values()), injury=c.injury, max_trials=arm.calendar.max_trials
-    )
-    arrays = {
-        f"{label}__{k}": np.asarray(v)
-        for label, snap in zip(labels, snaps, strict=True)
-        for k, v in snap.items()
-    }
-    arrays["labels"] = np.asarray(list(labels))
-
-    def write(p: Path) -> None:
-        with open(p, "wb") as fh:
-            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
-
-    write_atomic(path, write)
 
 
 def _failures(out: Path) -> dict[str, dict[str, int]]:

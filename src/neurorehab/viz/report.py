@@ -56,7 +56,11 @@ def build_report(run: str | Path) -> Path:
         f"<p class=muted>Model <b>{info.name}</b>: {html.escape(info.summary)} "
         f"Source: {html.escape(info.source)}. Simulated measures are model quantities, "
         "not clinical instruments.</p>",
-        "<h2>Recovery curves</h2>",
+    ]
+    if (run / "trial.json").exists():
+        parts += _trial_section(json.loads((run / "trial.json").read_text()), run)
+    parts += [
+        "<h2>Recovery curves (every patient under every arm)</h2>",
         _img(recovery_curves(run, measures, units, arms), "curves"),
     ]
     figures = MODEL_FIGURES.get(info.name)
@@ -99,6 +103,30 @@ def build_report(run: str | Path) -> Path:
     )
     out = run / "report.html"
     write_text_atomic(out, page)
+    return out
+
+
+def _trial_section(trial: dict[str, Any], run: Path) -> list[str]:
+    from neurorehab.viz import trial as tv
+
+    out = [
+        "<h2>Virtual trial</h2>",
+        f"<p>Primary outcome <b>{html.escape(trial['primary_measure'])}</b> at day {trial['followup_day']}, "
+        f"baseline day {trial['baseline_day']}; control arm <b>{html.escape(trial['control'])}</b>; "
+        f"allocation {html.escape(trial['allocation']['scheme'])}; drop-out "
+        f"{trial['dropout_per_week']:.1%} a week; two-sided alpha {trial['alpha']}. Effects are "
+        "differences against control in the units of the measure. The true effect is what the "
+        "simulator knows from each patient's counterfactual (a real trial cannot see it).</p>",
+        tv.results_table(trial),
+        "<h3>CONSORT-style flow</h3>",
+        _img(tv.consort(trial), "consort"),
+        "<h3>Outcome over time, as observed</h3>",
+        _img(tv.trajectories(run, trial), "trajectories"),
+        "<h3>Effects overall and by subgroup</h3>",
+        _img(tv.forest(trial), "forest"),
+    ]
+    if trial.get("power"):
+        out += ["<h3>Power and sample size</h3>", _img(tv.power_figure(trial), "power")]
     return out
 
 

@@ -1,0 +1,198 @@
+"""One shard of work, and the three ways to run a list of them: in process, on local cores, on Dask.
+
+A shard is (arm, a chunk of patients). `run_shard` is a plain function of picklable arguments
+(the scenario as JSON text, the run folder, the arm, the first patient and the count): it
+compiles the scenario (cached per process), simulates the chunk and writes its Parquet file
+atomically. Every patient's numbers depend only on its own key and the chunk size is the same
+everywhere, so the three executors write identical files.
+
+Worker processes are started with `spawn`, never `fork` (JAX is multithreaded and must not be
+forked); Dask's nanny spawns its workers too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import jax
+import numpy as np
+
+from neurorehab.core.engine import Calendar, simulate, snapshots_one
+from neurorehab.io.atomic import write_atomic
+from neurorehab.io.results import tidy_table, write_parquet
+
+Progress = Callable[[int, int], None]
+EXECUTORS = ("local", "processes", "dask")
+
+
+class RunError(Exception):
+    """The run cannot start or go on, for a reason the user can act on."""
+
+
+class Job(NamedTuple):
+    scenario: str  # the validated scenario as JSON text
+    out: str
+    arm: int
+    start: int
+    n: int  # patients in this shard
+    chunk: int  # the vectorised chunk size (the same for every shard: one compilation)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where shards run: `local` (this process), `processes` (local cores) or `dask`."""
+
+    executor: Literal["local", "processes", "dask"] = "local"
+    workers: int | None = None
+    address: str | None = None
+
+
+def shard_path(out: Path, arm: int, start: int) -> Path:
+    return out / "shards" / f"a{arm:02d}-p{start:07d}.parquet"
+
+
+@lru_cache(maxsize=4)
+def _compiled(text: str) -> Any:
+    from neurorehab.config import compile_scenario, parse_scenario
+
+    return compile_scenario(parse_scenario(json.loads(text)))
+
+
+def run_shard(job: Job) -> float:
+    """Simulate one shard and write it; returns the seconds it took."""
+    t = time.perf_counter()
+    c = _compiled(job.scenario)
+    arm = c.arms[job.arm]
+    ids = np.arange(job.start, job.start + job.n)
+    params, keys = c.sample_params(ids), c.sim_keys(ids)
+    measures, codes = simulate(c.model, params, arm.calendar, keys, injury=c.injury, chunk_size=job.chunk)  # type: ignore[misc]
+    keep = {k: measures[k][:, arm.assess] for k in c.measures}
+    out = Path(job.out)
+    if job.start == 0 and hasattr(c.model, "snapshot"):  # before the shard: resume skips both
+        write_snapshots(c, arm, params, keys[0], out / "snapshots" / f"{arm.name}.npz")
+    write_parquet(
+        shard_path(out, job.arm, job.start), tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes)
+    )
+    return time.perf_counter() - t
+
+
+def execute(
+    jobs: list[Job], how: Execution, progress: Progress | None, *, total: int, already: int = 0
+) -> list[float]:
+    """Run the jobs; report patient-arms done after each; return each job's seconds."""
+    done, times = already, []
+
+    def finished(job: Job, seconds: float) -> None:
+        nonlocal done
+        done += job.n
+        times.append(seconds)
+        if progress is not None:
+            progress(done, total)
+
+    if progress is not None:
+        progress(done, total)
+    if how.executor == "local":
+        for job in jobs:
+            finished(job, run_shard(job))
+    elif how.executor == "processes":
+        _processes(jobs, how.workers or os.cpu_count() or 1, finished)
+    elif how.executor == "dask":
+        _dask(jobs, how, finished)
+    else:
+        raise ValueError(f"executor {how.executor!r}: valid are {EXECUTORS}")
+    return times
+
+
+def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, float], None]) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    if not jobs:
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        futures = {pool.submit(run_shard, job): job for job in jobs}
+        for future in as_completed(futures):
+            finished(futures[future], future.result())
+
+
+def _dask(jobs: list[Job], how: Execution, finished: Callable[[Job, float], None]) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise RunError("the dask executor needs Dask.distributed: pip install 'neurorehab[dask]'") from None
+    if not jobs:
+        return
+    cluster = None
+    if how.address:
+        try:
+            client = Client(how.address, timeout="20s")
+        except (OSError, TimeoutError) as err:
+            raise RunError(f"cannot reach the Dask scheduler at {how.address}: {err}") from None
+    else:
+        cluster = LocalCluster(
+            n_workers=how.workers or 2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    try:
+        futures = {client.submit(run_shard, job, pure=False): job for job in jobs}
+        for future in as_completed(futures):
+            finished(futures[future], future.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def snapshot_slots(cal: Calendar) -> dict[str, int]:
+    """Labelled slots to picture: baseline, just after the injury, 4 days into therapy, the end
+    of therapy and the end of the run (each when it exists; duplicates dropped)."""
+    day, sessions = np.asarray(cal.day), np.flatnonzero(np.asarray(cal.n_trials) > 0)
+    labels = {"baseline": 0}
+    injured = np.flatnonzero(np.asarray(cal.injure))
+    if injured.size:
+        labels["after injury"] = int(injured[0])
+    if sessions.size:
+        labels["early therapy"] = int(np.flatnonzero(day <= day[sessions[0]] + 4)[-1])
+        labels["end of therapy"] = int(sessions[-1])
+    labels["end"] = len(day) - 1
+    seen: dict[int, str] = {}
+    for label, slot in labels.items():
+        seen.setdefault(slot, label)
+    return {label: slot for slot, label in seen.items()}
+
+
+_snapshots = jax.jit(snapshots_one, static_argnums=(0, 4), static_argnames=("injury", "max_trials"))
+
+
+def write_snapshots(c: Any, arm: Any, params: Any, key: Any, path: Path) -> None:
+    """Pictures of patient 0 at the labelled slots, saved as `label__name` arrays."""
+    labels = snapshot_slots(arm.calendar)
+    first = jax.tree_util.tree_map(lambda x: x[0], params)
+    cal = arm.calendar._replace(assess=None)
+    snaps = _snapshots(
+        c.model, first, cal, key, tuple(labels.values()), injury=c.injury, max_trials=arm.calendar.max_trials
+    )
+    arrays = {
+        f"{label}__{k}": np.asarray(v)
+        for label, snap in zip(labels, snaps, strict=True)
+        for k, v in snap.items()
+    }
+    arrays["labels"] = np.asarray(list(labels))
+
+    def write(p: Path) -> None:
+        with open(p, "wb") as fh:
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+
+    write_atomic(path, write)
