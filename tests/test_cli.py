@@ -159,7 +159,31 @@ def test_help_list_and_schema():
 
 
 def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
-    big = {**SMALL, "name": "resume", "patients": {"count": 600}, "chunk_size": 10, "duration_days": 56}
+    """A dose sweep analysed as a trial, killed mid-run: the resumed run's results and analysis
+    equal the uninterrupted run's."""
+    sweep = [
+        {
+            "name": f"dose-{reps}",
+            "protocol": [{"start_day": 3, "weeks": 3, "sessions_per_week": 5, "repetitions": reps}],
+        }
+        for reps in (20, 60, 120)
+    ]
+    big = {
+        **SMALL,
+        "name": "resume",
+        "patients": {"count": 600, "traits": {"age": {"dist": "normal", "mean": 60, "sd": 10}}},
+        "chunk_size": 10,
+        "duration_days": 56,
+        "arms": [{"name": "rest"}, *sweep],
+        "assessments": {"every_days": 7, "days": [2]},
+        "trial": {
+            "control": "rest",
+            "primary": {"measure": "d_function", "baseline_day": 2, "followup_day": 56},
+            "dropout_per_week": 0.02,
+            "subgroups": ["age"],
+            "power": {"sizes": [10, 40], "repeats": 20},
+        },
+    }
     path = write(tmp_path, big)
     full = tmp_path / "full"
     assert cli("run", path, "--out", full).returncode == 0
@@ -175,7 +199,7 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     shards = len(list((part / "shards").glob("*.parquet")))
-    assert 5 <= shards < 120, shards  # killed in the middle
+    assert 5 <= shards < 240, shards  # killed in the middle
     assert not (part / "results.parquet").exists() and not (part / "manifest.json").exists()
     res = cli("run", path, "--out", part)
     assert res.returncode == 2 and "--resume" in res.stderr
@@ -185,6 +209,8 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     for col in a:
         np.testing.assert_array_equal(a[col], b[col])
     assert json.loads((part / "manifest.json").read_text())["resumed"] is True
+    assert json.loads((part / "trial.json").read_text()) == json.loads((full / "trial.json").read_text())
+    assert (part / "report.html").exists()
 
 
 def test_unwritable_places_are_plain_errors(tmp_path):

@@ -117,26 +117,31 @@ def _t_ci(x: np.ndarray, alpha: float) -> tuple[float, float, float]:
 
 
 def hedges_g(x: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
-    """Hedges' g of x over y with the Hedges & Olkin (1985) normal-approximation interval."""
+    """Hedges' g of x over y with its normal-approximation interval (Hedges & Olkin 1985;
+    Borenstein et al. 2009, ch. 4)."""
     n1, n2 = len(x), len(y)
     sp = math.sqrt(((n1 - 1) * np.var(x, ddof=1) + (n2 - 1) * np.var(y, ddof=1)) / (n1 + n2 - 2))
     d = (np.mean(x) - np.mean(y)) / sp if sp > 0 else math.nan
-    g = float((1 - 3 / (4 * (n1 + n2) - 9)) * d)
-    se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
+    j = 1 - 3 / (4 * (n1 + n2) - 9)
+    g = float(j * d)
+    se = j * math.sqrt((n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2)))  # V_g = J^2 V_d (Borenstein 2009)
     z = float(stats.norm.ppf(1 - alpha / 2))
     return g, g - z * se, g + z * se
 
 
-def ancova(
-    follow: np.ndarray, base: np.ndarray, treated: np.ndarray, alpha: float = 0.05
-) -> dict[str, float]:
+def ancova(follow: np.ndarray, base: np.ndarray, treated: np.ndarray, alpha: float = 0.05) -> dict[str, Any]:
     """Effect of treatment on follow-up adjusted for baseline (OLS: follow ~ 1 + treated + base)."""
     import statsmodels.api as sm
 
-    X = sm.add_constant(np.column_stack([treated.astype(float), base]), has_constant="add")
+    columns = [treated.astype(float)]
+    adjusted = bool(np.ptp(base) > 1e-9 * max(1.0, float(np.abs(base).max())))
+    if adjusted:  # a baseline that does not vary between patients adjusts nothing
+        columns.append(base)
+    X = sm.add_constant(np.column_stack(columns), has_constant="add")
     fit = sm.OLS(follow, X).fit()
     lo, hi = fit.conf_int(alpha)[1]
     return {
+        "adjusted_for_baseline": adjusted,
         "effect": float(fit.params[1]),
         "ci_low": float(lo),
         "ci_high": float(hi),
@@ -160,7 +165,9 @@ def _mixed_model(data: TrialData, arm: int, alpha: float) -> dict[str, Any]:
     frame["baseline"] = base[frame["patient"].to_numpy()]
     if frame.empty or frame["treated"].nunique() < 2:
         return {"error": "too few observed visits"}
-    formula = f"value ~ treated * C(day, Treatment(reference={data.followup_day})) + baseline"
+    formula = f"value ~ treated * C(day, Treatment(reference={data.followup_day}))"
+    if frame["baseline"].nunique() > 1:
+        formula += " + baseline"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -373,7 +380,9 @@ def _needed(rows: list[dict[str, Any]]) -> dict[str, Any]:
                     out[key] = r["n_per_arm"]
                 else:
                     frac = (target - prev["power"]) / (r["power"] - prev["power"])
-                    out[key] = math.ceil(prev["n_per_arm"] + frac * (r["n_per_arm"] - prev["n_per_arm"]))
+                    out[key] = math.ceil(
+                        prev["n_per_arm"] + frac * (r["n_per_arm"] - prev["n_per_arm"]) - 1e-9
+                    )
                 break
             prev = r
     return out

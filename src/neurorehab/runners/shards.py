@@ -1,10 +1,12 @@
 """One shard of work, and the three ways to run a list of them: in process, on local cores, on Dask.
 
-A shard is (arm, a chunk of patients). `run_shard` is a plain function of picklable arguments
-(the scenario as JSON text, the run folder, the arm, the first patient and the count): it
-compiles the scenario (cached per process), simulates the chunk and writes its Parquet file
-atomically. Every patient's numbers depend only on its own key and the chunk size is the same
-everywhere, so the three executors write identical files.
+A shard is (arm, a chunk of patients). `compute_shard` is a plain function of a picklable Job
+(the scenario as JSON text, the arm, the first patient, the count, the chunk size): it compiles
+the scenario (cached per process), simulates the chunk and returns its tidy table. Only the
+driver writes files (atomically, as each shard comes back), so remote workers need no shared
+file system and a killed run leaves only whole shards. Every patient's numbers depend only on
+its own key and the chunk size is the same everywhere, so the three executors give identical
+files.
 
 Worker processes are started with `spawn`, never `fork` (JAX is multithreaded and must not be
 forked); Dask's nanny spawns its workers too.
@@ -65,8 +67,14 @@ def _compiled(text: str) -> Any:
     return compile_scenario(parse_scenario(json.loads(text)))
 
 
-def run_shard(job: Job) -> float:
-    """Simulate one shard and write it; returns the seconds it took."""
+class Shard(NamedTuple):
+    table: Any  # pyarrow.Table of tidy results
+    snapshots: dict[str, np.ndarray] | None  # pictures of patient 0 (first shard of an arm)
+    seconds: float
+
+
+def compute_shard(job: Job) -> Shard:
+    """Simulate one shard; return its tidy table (and snapshots) for the driver to write."""
     t = time.perf_counter()
     c = _compiled(job.scenario)
     arm = c.arms[job.arm]
@@ -74,13 +82,26 @@ def run_shard(job: Job) -> float:
     params, keys = c.sample_params(ids), c.sim_keys(ids)
     measures, codes = simulate(c.model, params, arm.calendar, keys, injury=c.injury, chunk_size=job.chunk)  # type: ignore[misc]
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
-    out = Path(job.out)
-    if job.start == 0 and hasattr(c.model, "snapshot"):  # before the shard: resume skips both
-        write_snapshots(c, arm, params, keys[0], out / "snapshots" / f"{arm.name}.npz")
-    write_parquet(
-        shard_path(out, job.arm, job.start), tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes)
+    snaps = (
+        snapshot_arrays(c, arm, params, keys[0]) if job.start == 0 and hasattr(c.model, "snapshot") else None
     )
-    return time.perf_counter() - t
+    table = tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes)
+    return Shard(table, snaps, time.perf_counter() - t)
+
+
+def save_shard(job: Job, shard: Shard) -> None:
+    """Write a shard's snapshots, then its table (atomically; the table marks the shard done)."""
+    out = Path(job.out)
+    if shard.snapshots is not None:
+        name = json.loads(job.scenario)["arms"][job.arm]["name"]
+        arrays = shard.snapshots
+
+        def write(p: Path) -> None:
+            with open(p, "wb") as fh:
+                np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+
+        write_atomic(out / "snapshots" / f"{name}.npz", write)
+    write_parquet(shard_path(out, job.arm, job.start), shard.table)
 
 
 def execute(
@@ -89,10 +110,11 @@ def execute(
     """Run the jobs; report patient-arms done after each; return each job's seconds."""
     done, times = already, []
 
-    def finished(job: Job, seconds: float) -> None:
+    def finished(job: Job, shard: Shard) -> None:
         nonlocal done
+        save_shard(job, shard)
         done += job.n
-        times.append(seconds)
+        times.append(shard.seconds)
         if progress is not None:
             progress(done, total)
 
@@ -100,7 +122,7 @@ def execute(
         progress(done, total)
     if how.executor == "local":
         for job in jobs:
-            finished(job, run_shard(job))
+            finished(job, compute_shard(job))
     elif how.executor == "processes":
         _processes(jobs, how.workers or os.cpu_count() or 1, finished)
     elif how.executor == "dask":
@@ -110,7 +132,7 @@ def execute(
     return times
 
 
-def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, float], None]) -> None:
+def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, Shard], None]) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -118,12 +140,12 @@ def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, float], N
         return
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(run_shard, job): job for job in jobs}
+        futures = {pool.submit(compute_shard, job): job for job in jobs}
         for future in as_completed(futures):
             finished(futures[future], future.result())
 
 
-def _dask(jobs: list[Job], how: Execution, finished: Callable[[Job, float], None]) -> None:
+def _dask(jobs: list[Job], how: Execution, finished: Callable[[Job, Shard], None]) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -146,7 +168,7 @@ def _dask(jobs: list[Job], how: Execution, finished: Callable[[Job, float], None
         )
         client = Client(cluster)
     try:
-        futures = {client.submit(run_shard, job, pure=False): job for job in jobs}
+        futures = {client.submit(compute_shard, job, pure=False): job for job in jobs}
         for future in as_completed(futures):
             finished(futures[future], future.result())
     finally:
@@ -176,8 +198,8 @@ def snapshot_slots(cal: Calendar) -> dict[str, int]:
 _snapshots = jax.jit(snapshots_one, static_argnums=(0, 4), static_argnames=("injury", "max_trials"))
 
 
-def write_snapshots(c: Any, arm: Any, params: Any, key: Any, path: Path) -> None:
-    """Pictures of patient 0 at the labelled slots, saved as `label__name` arrays."""
+def snapshot_arrays(c: Any, arm: Any, params: Any, key: Any) -> dict[str, np.ndarray]:
+    """Pictures of patient 0 at the labelled slots, as `label__name` arrays."""
     labels = snapshot_slots(arm.calendar)
     first = jax.tree_util.tree_map(lambda x: x[0], params)
     cal = arm.calendar._replace(assess=None)
@@ -190,9 +212,4 @@ def write_snapshots(c: Any, arm: Any, params: Any, key: Any, path: Path) -> None
         for k, v in snap.items()
     }
     arrays["labels"] = np.asarray(list(labels))
-
-    def write(p: Path) -> None:
-        with open(p, "wb") as fh:
-            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
-
-    write_atomic(path, write)
+    return arrays

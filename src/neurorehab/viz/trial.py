@@ -71,7 +71,8 @@ def forest(trial: dict[str, Any]) -> bytes:
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(labels) + 1.2))
     for yi, e, lo_, hi_, t in zip(y, est, lo, hi, truth, strict=True):
         if e is not None:
-            ax.errorbar(e, yi, xerr=[[e - lo_], [hi_ - e]], fmt="s", color="#1f77b4", ms=5, capsize=2)
+            xerr = np.maximum(0, [[e - lo_], [hi_ - e]])
+            ax.errorbar(e, yi, xerr=xerr, fmt="s", color="#1f77b4", ms=5, capsize=2)
         if t is not None:
             ax.plot(t, yi, "o", mfc="none", mec="#d62728", ms=7)
     ax.axvline(0, color="#666", lw=0.8)
@@ -90,7 +91,8 @@ def power_figure(trial: dict[str, Any]) -> bytes:
         pw = np.asarray([r["power"] for r in p["rows"]])
         ci = np.asarray([r["ci"] for r in p["rows"]])
         c = COLORS[(i + 1) % len(COLORS)]
-        ax.errorbar(n, pw, yerr=[pw - ci[:, 0], ci[:, 1] - pw], fmt="o-", color=c, capsize=3, label=arm)
+        yerr = np.maximum(0, [pw - ci[:, 0], ci[:, 1] - pw])
+        ax.errorbar(n, pw, yerr=yerr, fmt="o-", color=c, capsize=3, label=arm)
     for level in (0.8, 0.9):
         ax.axhline(level, color="#999", lw=0.8, ls="--")
     ax.axhline(trial["alpha"], color="#bbb", lw=0.8, ls=":")
