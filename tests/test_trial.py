@@ -32,7 +32,10 @@ TRIAL = {
     "duration_days": 35,
     "patients": {
         "count": 120,
-        "params": {"learning_rate": {"dist": "lognormal", "median": 0.01, "sd_log": 0.4}},
+        "params": {
+            "learning_rate": {"dist": "lognormal", "median": 0.01, "sd_log": 0.4},
+            "w_a0": {"dist": "uniform", "low": 0.15, "high": 0.25},
+        },
         "traits": {"age": {"dist": "normal", "mean": 60, "sd": 10}},
         "correlations": [{"a": "age", "b": "learning_rate", "r": -0.5}],
     },
@@ -279,15 +282,7 @@ def test_patient_table_rows_replace_distributions(tmp_path):
         ({"trial.primary.measure": "grip"}, "'grip' is not a measure"),
         ({"trial.allocation.block_size": 3}, "not a multiple of the 2 arms"),
         ({"trial.subgroups": ["height"]}, "'height' is not a quantity that varies"),
-        (
-            {
-                "patients.correlations": [
-                    {"a": "age", "b": "learning_rate", "r": 0.99},
-                    {"a": "age", "b": "w_a0", "r": 0.9},
-                ]
-            },
-            "does not vary",
-        ),
+        ({"patients.correlations": [{"a": "age", "b": "noise", "r": 0.5}]}, "'noise' does not vary"),
         ({"trial.primary.baseline_day": 35}, "must come after baseline_day"),
     ],
 )
@@ -299,7 +294,6 @@ def test_bad_trial_input_is_refused_naming_the_field(change, fragment):
 
 def test_impossible_correlations_are_refused():
     data = json.loads(json.dumps(TRIAL))
-    data["patients"]["params"]["w_a0"] = {"dist": "uniform", "low": 0.1, "high": 0.3}
     data["patients"]["correlations"] = [
         {"a": "age", "b": "learning_rate", "r": 0.9},
         {"a": "age", "b": "w_a0", "r": 0.9},
@@ -340,7 +334,9 @@ def test_executors_give_identical_results_and_the_trial_matches_statsmodels(tmp_
     fu = prim[(prim.day == 35) & (prim.dropout_day > 35)].set_index("patient")["value"]
     frame = pd.DataFrame({"y": fu, "b": base.loc[fu.index]})
     frame["t"] = (patients.set_index("patient").loc[fu.index, "arm"] == "practice").astype(int)
+    assert frame.b.std() > 0.01  # w_a0 varies, so the baseline does
     fit = smf.ols("y ~ t + b", frame).fit()
+    assert trial["comparisons"]["practice"]["ancova"]["adjusted_for_baseline"] is True
     assert trial["comparisons"]["practice"]["ancova"]["effect"] == pytest.approx(fit.params["t"], rel=1e-6)
     assert trial["comparisons"]["practice"]["n_treated"] == int(frame.t.sum())
     assert trial["comparisons"]["practice"]["ancova"]["effect"] > 0  # practice restores D (seed 000)

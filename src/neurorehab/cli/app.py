@@ -103,6 +103,7 @@ def _run(
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("patient-arms"),
+        TextColumn("{task.fields[shards]}"),
         _RateColumn(),
         TimeElapsedColumn(),
         TextColumn("left"),
@@ -110,13 +111,13 @@ def _run(
         console=err_console,
         transient=False,
     ) as bar:
-        task = bar.add_task("run", total=total)
+        task = bar.add_task("run", total=total, shards="")
         manifest = run_scenario(
             scenario,
             folder,
             resume=resume,
             catalog_url=catalog,
-            progress=lambda done, _t: bar.update(task, completed=done),
+            progress=lambda done, _t, k, n: bar.update(task, completed=done, shards=f"{k}/{n} shards"),
             execution=how,
         )
     if manifest.get("catalog_error"):

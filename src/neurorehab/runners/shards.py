@@ -30,7 +30,7 @@ from neurorehab.core.engine import Calendar, simulate, snapshots_one
 from neurorehab.io.atomic import write_atomic
 from neurorehab.io.results import tidy_table, write_parquet
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int, int, int], None]  # patient-arms done, total, shards done, total
 EXECUTORS = ("local", "processes", "dask")
 
 
@@ -109,6 +109,7 @@ def execute(
 ) -> list[float]:
     """Run the jobs; report patient-arms done after each; return each job's seconds."""
     done, times = already, []
+    n_shards = len(jobs)  # shards to compute in this call (a resumed run skips the rest)
 
     def finished(job: Job, shard: Shard) -> None:
         nonlocal done
@@ -116,10 +117,10 @@ def execute(
         done += job.n
         times.append(shard.seconds)
         if progress is not None:
-            progress(done, total)
+            progress(done, total, len(times), n_shards)
 
     if progress is not None:
-        progress(done, total)
+        progress(done, total, 0, n_shards)
     if how.executor == "local":
         for job in jobs:
             finished(job, compute_shard(job))
