@@ -1,6 +1,6 @@
 """Benchmarks: patients a second for `pathway` at 1 to 10,000 patients; `motor` over 12 weeks.
 
-Runs the demo's practice arm (70 days, 30 sessions of 100 repetitions) through `simulate`,
+Runs pathway's practice arm (70 days, 30 sessions of 100 repetitions) through `simulate`,
 reporting two figures per batch size: end to end as a user lives it (first call, compilation
 included) and the steady loop (median of repeated calls after compilation). Writes
 bench/results/bench.json and bench/results/bench.md, and prints the table.
