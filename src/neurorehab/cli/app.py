@@ -133,7 +133,7 @@ def _run(
 
 
 class _RateColumn(ProgressColumn):
-    """Patients a second over the run so far (after the first shard, which also compiles)."""
+    """Patient-arms a second: rich's recent speed while running, the overall speed once done."""
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed

@@ -149,7 +149,7 @@ def ancova(follow: np.ndarray, base: np.ndarray, treated: np.ndarray, alpha: flo
     }
 
 
-def _mixed_model(data: TrialData, arm: int, alpha: float) -> dict[str, Any]:
+def _mixed_model(data: TrialData, arm: int, base: np.ndarray, alpha: float) -> dict[str, Any]:
     """Random-intercept linear mixed model over post-baseline visits; arm effect at follow-up."""
     import statsmodels.formula.api as smf
 
@@ -158,7 +158,6 @@ def _mixed_model(data: TrialData, arm: int, alpha: float) -> dict[str, Any]:
     v = data.visits
     keep = np.isin(data.allocated, (arm, data.control)) & ~data.failed
     ids = np.flatnonzero(keep)
-    base, _ = data.observed()
     frame = v[v["patient"].isin(ids) & (v["day"] > data.baseline_day)].copy()
     frame = frame[frame["day"] < data.dropout_day[frame["patient"].to_numpy()]]
     frame["treated"] = (data.allocated[frame["patient"].to_numpy()] == arm).astype(int)
@@ -263,7 +262,7 @@ def _compare(
         "test": "Welch t-test on change from baseline",
     }
     out["ancova"] = ancova(follow[both], base[both], data.allocated[both] == a, alpha)
-    out["mixed_model"] = _mixed_model(data, a, alpha)
+    out["mixed_model"] = _mixed_model(data, a, base, alpha)
     g, glo, ghi = hedges_g(change[t_mask], change[c_mask], alpha)
     out["hedges_g"] = {"g": _f(g), "ci_low": _f(glo), "ci_high": _f(ghi)}
     true = data.potential[:, a] - data.potential[:, c]

@@ -18,7 +18,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.stats import norm
 
-from neurorehab.config.scenario import Fixed, LogNormal, Normal, Scenario, Uniform, read_table, varying
+from neurorehab.config.scenario import (
+    Fixed,
+    LogNormal,
+    Normal,
+    Scenario,
+    Uniform,
+    correlation_matrix,
+    read_table,
+    varying,
+)
 from neurorehab.core.engine import Calendar, Injury, Model
 from neurorehab.models import INJURIES, MODELS, ModelInfo
 from neurorehab.models.protocol import Block, compile_calendar
@@ -95,7 +104,8 @@ class CompiledScenario:
             for name in given
         }
         if s.patients.correlations:
-            names, chol = _copula(s)
+            names, r = correlation_matrix(s.patients.correlations)
+            chol = np.linalg.cholesky(r)
             mixed = jnp.stack([z[n] for n in names], axis=1) @ jnp.asarray(chol.T, jnp.float32)
             z.update({n: mixed[:, i] for i, n in enumerate(names)})
         out = {name: _transform(given[name], z[name]) for name in given}
@@ -111,16 +121,6 @@ class CompiledScenario:
         if "severity" in out:
             out["severity"] = jnp.clip(out["severity"], 0.0, 1.0)
         return {k: v.astype(jnp.float32) for k, v in out.items()}
-
-
-def _copula(s: Scenario) -> tuple[list[str], np.ndarray]:
-    pairs = s.patients.correlations
-    names = sorted({c.a for c in pairs} | {c.b for c in pairs})
-    r = np.eye(len(names))
-    for c in pairs:
-        i, j = names.index(c.a), names.index(c.b)
-        r[i, j] = r[j, i] = c.r
-    return names, np.linalg.cholesky(r)
 
 
 def _transform(d: Any, z: jax.Array) -> jax.Array:

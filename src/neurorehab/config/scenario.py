@@ -409,17 +409,25 @@ def _cohort_errors(s: Scenario, info: Any) -> list[str]:
     if not errors and s.patients.correlations:
         import numpy as np
 
-        names = sorted({c.a for c in s.patients.correlations} | {c.b for c in s.patients.correlations})
-        r = np.eye(len(names))
-        for c in s.patients.correlations:
-            i, j = names.index(c.a), names.index(c.b)
-            r[i, j] = r[j, i] = c.r
+        names, r = correlation_matrix(s.patients.correlations)
         if np.linalg.eigvalsh(r).min() <= 1e-9:
             errors.append(
                 f"patients.correlations: the matrix over {names} is not positive definite; "
                 "these correlations cannot hold together, make them weaker"
             )
     return errors
+
+
+def correlation_matrix(pairs: list[Correlation]) -> tuple[list[str], Any]:
+    """The names the correlations mention (sorted) and their correlation matrix."""
+    import numpy as np
+
+    names = sorted({c.a for c in pairs} | {c.b for c in pairs})
+    r = np.eye(len(names))
+    for c in pairs:
+        i, j = names.index(c.a), names.index(c.b)
+        r[i, j] = r[j, i] = c.r
+    return names, r
 
 
 def _trial_errors(s: Scenario, info: Any) -> list[str]:
