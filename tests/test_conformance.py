@@ -11,6 +11,7 @@ from neurorehab.models import INJURIES, MODELS, default_params
 from neurorehab.models.motor import Motor
 from neurorehab.models.pathway import Pathway
 from neurorehab.models.protocol import Block, compile_calendar
+from neurorehab.models.skill import Skill
 from neurorehab.models.spines import Spines
 
 # model, (parameter, measure) for the derivative check (a smooth path from one to the other),
@@ -19,6 +20,7 @@ TABLE = {
     "pathway": (Pathway(n_cells=4), ("learning_rate", "d_function"), "learning_rate"),
     "spines": (Spines(n_branches=4, n_sites=30), ("learn_rate", "skill"), "learn_rate"),
     "motor": (Motor(n_cells=32, daily_reaches=10), ("fm_width_deg", "fm_ue_like"), "alpha_error"),
+    "skill": (Skill(), ("b_slow", "skill"), "b_fast"),
 }
 
 

@@ -37,7 +37,9 @@ class Modulation(NamedTuple):
     plasticity: multiplies synaptic learning rates; error: scales error feedback (0: none);
     drive: scales the external drive of the trained population; forced_use: share of
     daily-life actions forced onto the affected side (0-1, constraint therapy); movement: 1 when
-    the trained limb really moves, 0 when the movement is imagined, observed or mirrored.
+    the trained limb really moves, 0 when the movement is imagined, observed or mirrored;
+    exercise: 1 for an aerobic exercise session (its pulse scales with the session's intensity);
+    priming: the priming a stimulation session adds (`core.modulators`).
     """
 
     plasticity: Any
@@ -45,9 +47,13 @@ class Modulation(NamedTuple):
     drive: Any
     forced_use: Any
     movement: Any
+    exercise: Any = 0.0
+    priming: Any = 0.0
 
 
-NEUTRAL = Modulation(plasticity=1.0, error=1.0, drive=1.0, forced_use=0.0, movement=1.0)
+NEUTRAL = Modulation(
+    plasticity=1.0, error=1.0, drive=1.0, forced_use=0.0, movement=1.0, exercise=0.0, priming=0.0
+)
 
 
 class Context(NamedTuple):
@@ -55,11 +61,15 @@ class Context(NamedTuple):
 
     day: absolute day of the slot; stream: the patient's calendar key: fold an absolute time
     (e.g. the day) into it for randomness that must not depend on how a calendar is sliced into
-    slots, so arms with different schedules share random numbers day by day.
+    slots, so arms with different schedules share random numbers day by day; slept: hours of
+    the gap spent asleep; capture: exercise pulse x synaptic tag integrated over the gap (hours),
+    the drive of exercise-enhanced consolidation (`core.modulators`).
     """
 
     day: Array
     stream: Array
+    slept: Any = 0.0
+    capture: Any = 0.0
 
 
 def tree_where(pred: Array, on_true: Any, on_false: Any) -> Any:

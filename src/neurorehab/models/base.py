@@ -45,6 +45,14 @@ class ModelInfo:
     options: dict[str, tuple[int, int]] = field(default_factory=dict)  # structure: name -> range
     capabilities: tuple[str, ...] = ()  # what interventions may require, e.g. "two-limbs"
 
+    def __post_init__(self) -> None:
+        # Every model carries the patient's condition (fatigue, pain, genotype, responsiveness;
+        # core.modulators) and reports what the engine adds (what was done, decisions).
+        from neurorehab.models.modulators import ENGINE_MEASURE_SPECS, MODULATOR_PARAMS
+
+        object.__setattr__(self, "params", {**self.params, **MODULATOR_PARAMS})
+        object.__setattr__(self, "measures", {**self.measures, **ENGINE_MEASURE_SPECS})
+
 
 def default_params(
     info: ModelInfo, n: int | None = None, overrides: dict[str, object] | None = None

@@ -23,6 +23,8 @@ class Intervention:
     rotate: bool = False
     requires: str | None = None  # a model capability, e.g. "two-limbs"
     source: str = ""
+    practice: bool = True  # False: the session has no repetitions of a task (exercise, stimulation)
+    max_intensity: float = 2.0  # intensity: 1 = usual for practice; fraction of peak for exercise
 
     def session(self, index: int, task: int, n_tasks: int) -> tuple[int, Modulation]:
         return ((task + index) % n_tasks if self.rotate else task), self.gains
@@ -68,5 +70,38 @@ INTERVENTIONS: dict[str, Intervention] = {
         gains=NEUTRAL._replace(plasticity=0.7, error=0.0, drive=0.7, movement=0.0),
         requires="two-limbs",
         source="Ramachandran & Rogers-Ramachandran 1996; Cochrane 2018 (Thieme et al.)",
+    ),
+    "aerobic-exercise": Intervention(
+        "aerobic exercise (e.g. cycling): a pulse of catecholamines and BDNF that, captured by the "
+        "tag of recent practice, consolidates it; intensity is the fraction of peak work rate",
+        gains=NEUTRAL._replace(exercise=1.0),
+        requires="consolidation",
+        source="Roig et al. 2012; Thomas et al. 2016; core.modulators",
+        practice=False,
+        max_intensity=1.0,
+    ),
+    "tdcs": Intervention(
+        "anodal transcranial direct current stimulation: primes plasticity for about an hour",
+        gains=NEUTRAL._replace(priming=0.3),
+        source="Nitsche & Paulus 2001 (after-effects); small effects on ADL, SMD about 0.3 (recalled)",
+        practice=False,
+    ),
+    "rtms": Intervention(
+        "facilitatory repetitive TMS (e.g. 10 Hz or intermittent theta burst) over the affected cortex",
+        gains=NEUTRAL._replace(priming=0.3),
+        source="Huang et al. 2005 (theta burst after-effects); SMD about 0.3 (recalled)",
+        practice=False,
+    ),
+    "vibrotactile": Intervention(
+        "vibrotactile stimulation of the limb: afferent input that primes plasticity, at half tDCS gain",
+        gains=NEUTRAL._replace(priming=0.15),
+        source="modelled as afferent priming (seed 001 names it for sensory re-education)",
+        practice=False,
+    ),
+    "electrical-stimulation": Intervention(
+        "peripheral (neuromuscular or sensory) electrical stimulation: afferent priming at half tDCS gain",
+        gains=NEUTRAL._replace(priming=0.15),
+        source="modelled as afferent priming (Conforto et al. 2002: peripheral nerve stimulation)",
+        practice=False,
     ),
 }

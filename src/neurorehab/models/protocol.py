@@ -1,9 +1,13 @@
 """Protocols: blocks of sessions on a calendar, compiled once into the engine's dense `Calendar`.
 
 A protocol is a sequence of blocks; each block is one intervention given on `sessions_per_week`
-days a week (spread evenly over the week) for `weeks` weeks from `start_day`, with a dose in
-repetitions per session. Compilation happens at the edge, in plain Python, before anything is
-traced: the engine sees only arrays.
+days a week (spread evenly over the week) for `days` days from `start_day`, at a time of day,
+with a dose in repetitions per session and an intensity. A home programme is a block with an
+adherence model (`Adherence`); a progressive block has its dose scaled by the arm's progression
+rule, which decides on reassessment days. Blocks compose: exercise after practice, stimulation
+before it, imagery while pain limits movement are just blocks at their times. Compilation
+happens at the edge, in plain Python, before anything is traced: the engine sees only arrays.
+A session sits on the clock at its start time (trials take no clock time in the engine).
 """
 
 from __future__ import annotations
@@ -22,10 +26,24 @@ FIRST_SESSION_HOUR = 9.0
 
 
 @dataclass(frozen=True)
+class Adherence:
+    """Probability that the patient does a session of the block: `initial`, changing by
+    `per_week` each week of the block and by `per_progress` per unit of perceived progress
+    (the progression rule's measure since the last reassessment, in the good direction)."""
+
+    initial: float = 1.0
+    per_week: float = 0.0
+    per_progress: float = 0.0
+
+
+SUPERVISED = Adherence()
+
+
+@dataclass(frozen=True)
 class Block:
     """One block of a protocol: `days` long from `start_day` (absolute days; day 0 starts the
     scenario), sessions on `sessions_per_week` days of each week, `sessions_per_day` sessions on
-    each of those days (`hours_between` apart from 09:00), `repetitions` trials each."""
+    each of those days (`hours_between` apart from `hour`), `repetitions` trials each."""
 
     intervention: str
     start_day: int
@@ -36,6 +54,9 @@ class Block:
     intensity: float = 1.0
     sessions_per_day: int = 1
     hours_between: float = 4.0
+    hour: float = FIRST_SESSION_HOUR
+    adherence: Adherence = SUPERVISED
+    progressive: bool = False
 
     def session_days(self) -> list[int]:
         """Days of this block's sessions: `sessions_per_week` days spread over each week."""
@@ -45,7 +66,7 @@ class Block:
     def session_times(self) -> list[tuple[int, float]]:
         """(day, hour) of every session of the block."""
         return [
-            (d, FIRST_SESSION_HOUR + k * self.hours_between)
+            (d, self.hour + k * self.hours_between)
             for d in self.session_days()
             for k in range(self.sessions_per_day)
         ]
@@ -59,6 +80,9 @@ class Session:
     task: int
     intensity: float
     modulation: Modulation
+    adherence: Adherence
+    weeks: float
+    progressive: bool
 
 
 def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
@@ -71,7 +95,7 @@ def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
                 raise ValueError(
                     f"block {block.intervention!r} starting day {block.start_day}: "
                     f"{block.sessions_per_day} sessions {block.hours_between} h apart from "
-                    f"{FIRST_SESSION_HOUR:g}:00 run past midnight"
+                    f"{block.hour:g}:00 run past midnight"
                 )
             if (day, hour) in out:
                 raise ValueError(
@@ -79,7 +103,17 @@ def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
                     f"starting day {block.start_day} overlaps another block)"
                 )
             task, mod = intervention.session(index, block.task, n_tasks)
-            out[(day, hour)] = Session(day, hour, block.repetitions, task, block.intensity, mod)
+            out[(day, hour)] = Session(
+                day,
+                hour,
+                block.repetitions if intervention.practice else 0,
+                task,
+                block.intensity,
+                mod,
+                block.adherence,
+                (day - block.start_day) / 7.0,
+                block.progressive,
+            )
     return [out[t] for t in sorted(out)]
 
 
@@ -90,16 +124,18 @@ def compile_calendar(
     assess_days: Sequence[int],
     n_tasks: int,
     injury_day: int | None = None,
+    reassess_days: Sequence[int] = (),
 ) -> Calendar:
     """Dense calendar: one slot per session, plus one for each other event day (injury or
     assessment alone) at 09:00.
 
     Gaps are the hours between consecutive slots; the first slot's gap runs from day 0, 09:00.
     The injury falls in the first slot of its day, before any session; a day's assessment is
-    kept from its last slot, after the day's sessions (`Calendar.assess`).
+    kept from its last slot, after the day's sessions (`Calendar.assess`); a reassessment
+    (progression decision) happens in the first slot of its day, before its sessions.
     """
     by_time = {(s.day, s.hour): s for s in sessions(blocks, n_tasks)}
-    event_days = set(assess_days) | ({injury_day} if injury_day is not None else set())
+    event_days = set(assess_days) | set(reassess_days) | ({injury_day} if injury_day is not None else set())
     late = sorted(d for d in event_days | {d for d, _ in by_time} if d > duration_days or d < 0)
     if late:
         raise ValueError(f"events on days {late[:5]} fall outside 0..{duration_days} (duration_days)")
@@ -122,5 +158,13 @@ def compile_calendar(
         intensity=jnp.asarray([s.intensity if s else 0.0 for s in slots], jnp.float32),
         modulation=Modulation(*(jnp.asarray(mods[:, i]) for i in range(len(NEUTRAL)))),
         injure=jnp.asarray([d == injury_day and f for d, f in zip(days, first_of_day, strict=True)]),
+        adherence=jnp.asarray([s.adherence.initial if s else 1.0 for s in slots], jnp.float32),
+        adherence_drift=jnp.asarray([s.adherence.per_week if s else 0.0 for s in slots], jnp.float32),
+        adherence_progress=jnp.asarray([s.adherence.per_progress if s else 0.0 for s in slots], jnp.float32),
+        weeks=jnp.asarray([s.weeks if s else 0.0 for s in slots], jnp.float32),
+        progressive=jnp.asarray([bool(s and s.progressive) for s in slots]),
+        reassess=jnp.asarray(
+            [d in set(reassess_days) and f for d, f in zip(days, first_of_day, strict=True)]
+        ),
         assess=np.asarray([d in assess_set and last for d, last in zip(days, last_of_day, strict=True)]),
     )
