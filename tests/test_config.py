@@ -70,7 +70,7 @@ def test_good_scenario_compiles_with_reproducible_patients():
     "data, path, fragment",
     [
         ({**GOOD, "colour": "red"}, "colour", "unknown key"),
-        ({**GOOD, "model": "nope"}, "model", "valid: ['motor', 'pathway', 'spines']"),
+        ({**GOOD, "model": "nope"}, "model", "valid: ['motor', 'pathway', 'skill', 'spines']"),
         ({**GOOD, "seed": "x"}, "seed", "'x'"),
         (_block(repetitions=-3), "arms.0.protocol.0.repetitions", "-3"),
         (_block(repetitions=10, intensity=5), "arms.0.protocol.0.intensity", "less than or equal to 2"),
@@ -131,6 +131,55 @@ def test_good_scenario_compiles_with_reproducible_patients():
         ({**GOOD, "injury": {"kind": "lose-b", "day": 1, "severity": 1.5}}, "injury", "(0, 1]"),
         ({**GOOD, "duration_days": 20}, "arms[0] (practice).protocol[0]", "after duration_days"),
         ({**GOOD, "arms": []}, "arms", "at least 1"),
+        # Issue 4: protocol input that cannot be given, each refused naming the block.
+        (
+            {
+                **GOOD,
+                "arms": [
+                    {
+                        "name": "clash",
+                        "protocol": [
+                            {"start_day": 3, "days": 5, "sessions_per_week": 5, "minutes": 60, "hour": 10},
+                            {"start_day": 3, "days": 5, "sessions_per_week": 5, "minutes": 30, "hour": 10.5},
+                        ],
+                    }
+                ],
+            },
+            "arms[0] (clash).protocol[1]",
+            "starts before the session of block 0",
+        ),
+        (
+            {
+                **GOOD,
+                "arms": [
+                    {
+                        "name": "long",
+                        "protocol": [
+                            {"start_day": 3, "days": 5, "sessions_per_week": 5, "minutes": 500, "hour": 8},
+                            {"start_day": 3, "days": 5, "sessions_per_week": 5, "minutes": 300, "hour": 18},
+                        ],
+                    }
+                ],
+            },
+            "arms[0] (long).protocol",
+            "more than 720 a day",
+        ),
+        (_block(repetitions=-5), "arms.0.protocol.0.repetitions", "greater than or equal to 1"),
+        (
+            _block(repetitions=5, intervention="aerobic-exercise"),
+            "arms[0] (a).protocol[0].intervention",
+            "consolidation",
+        ),
+        (
+            {**GOOD, "arms": [{"name": "a", "progression": {"measure": "speed", "milestone": 1}}]},
+            "arms[0] (a).progression.measure",
+            "d_function",
+        ),
+        (
+            _block(repetitions=5, progressive=True),
+            "arms[0] (a).protocol[0].progressive",
+            "no progression rule",
+        ),
     ],
 )
 def test_bad_scenarios_name_field_value_and_valid_choice(data, path, fragment):

@@ -9,7 +9,6 @@ only by their protocol).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +23,13 @@ from neurorehab.config.scenario import (
     Normal,
     Scenario,
     Uniform,
+    _core_block,
     correlation_matrix,
     read_table,
     varying,
 )
 from neurorehab.core.engine import Calendar, Injury, Model
+from neurorehab.core.progression import Rule
 from neurorehab.models import INJURIES, MODELS, ModelInfo
 from neurorehab.models.protocol import Block, compile_calendar
 
@@ -39,6 +40,7 @@ class CompiledArm:
     calendar: Calendar
     assess: np.ndarray  # bool per slot: keep this slot's measures in the results
     days: np.ndarray  # day of each slot
+    rule: Rule | None = None  # progression from reassessment
 
 
 @dataclass(frozen=True)
@@ -146,35 +148,34 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
     if s.injury is not None:
         fixed = s.injury.severity if isinstance(s.injury.severity, float | int) else 1.0
         injury = INJURIES[s.model][s.injury.kind](model, float(fixed))
+    # Reassessment days are kept too, so that every progression decision is in the results.
+    reassessed = {
+        d
+        for arm in s.arms
+        if arm.progression
+        for d in range(arm.progression.start_day, s.duration_days + 1, arm.progression.every_days)
+    }
     assess_days = sorted(
-        set(range(0, s.duration_days + 1, s.assessments.every_days)) | set(s.assessments.days)
+        set(range(0, s.duration_days + 1, s.assessments.every_days)) | set(s.assessments.days) | reassessed
     )
     arms = []
     for arm in s.arms:
-        blocks = [
-            Block(
-                intervention=b.intervention,
-                start_day=b.start_day,
-                days=b.n_days,
-                sessions_per_week=b.sessions_per_week,
-                repetitions=b.repetitions
-                if b.repetitions is not None
-                else max(1, math.floor((b.minutes or 0) * info.reps_per_minute)),
-                task=info.tasks.index(b.task) if isinstance(b.task, str) else b.task,
-                intensity=b.intensity,
-                sessions_per_day=b.sessions_per_day,
-                hours_between=b.hours_between,
-            )
-            for b in arm.protocol
-        ]
+        blocks = [_core_block(b, info, Block) for b in arm.protocol]
+        rule, reassess = None, []
+        if arm.progression is not None:
+            g = arm.progression
+            rule = Rule(g.measure, g.milestone, g.higher_is_better, g.up, g.down, g.min_factor, g.max_factor,
+                        g.pain_limit, g.fatigue_limit)  # fmt: skip
+            reassess = list(range(g.start_day, s.duration_days + 1, g.every_days))
         cal = compile_calendar(
             blocks,
             duration_days=s.duration_days,
             assess_days=assess_days,
             n_tasks=len(info.tasks),
             injury_day=None if s.injury is None else s.injury.day,
+            reassess_days=reassess,
         )
-        arms.append(CompiledArm(arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day)))
+        arms.append(CompiledArm(arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day), rule))
     measures = tuple(s.assessments.measures or info.measures)
     table = read_table(s.patients.table) if s.patients.table else None
     return CompiledScenario(s, model, info, injury, tuple(arms), measures, table)

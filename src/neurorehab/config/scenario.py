@@ -7,6 +7,8 @@ carries those lines to the CLI, which prints them and exits with code 2.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -117,8 +119,41 @@ class Injury(_Strict):
         return self
 
 
+class HomeAdherence(_Strict):
+    """A home programme: the probability that the patient does each session."""
+
+    initial: float = Field(ge=0, le=1, description="probability of doing a session at the block's start")
+    per_week: float = Field(default=0.0, ge=-1, le=1, description="change of that probability per week")
+    per_progress: float = Field(
+        default=0.0,
+        ge=-10,
+        le=10,
+        description="change per unit of perceived progress (the arm's progression measure)",
+    )
+
+
+class Progression(_Strict):
+    """Progression from reassessment: the dose of the arm's progressive blocks follows the rule."""
+
+    measure: str = Field(description="the measure reassessed (a measure of the model)")
+    milestone: float = Field(gt=0, description="improvement between reassessments that steps the dose up")
+    every_days: int = Field(default=7, ge=1, le=365, description="days between reassessments")
+    start_day: int = Field(default=0, ge=0, description="day of the baseline reassessment")
+    higher_is_better: bool = True
+    up: float = Field(default=1.25, gt=1, le=4, description="dose factor of a step up")
+    down: float = Field(default=0.8, gt=0, lt=1, description="dose factor of a step down")
+    min_factor: float = Field(default=0.5, gt=0, le=1)
+    max_factor: float = Field(default=3.0, ge=1, le=10)
+    pain_limit: float = Field(
+        default=5.0, ge=0, le=10, description="peak pain (NRS) that steps the dose down"
+    )
+    fatigue_limit: float = Field(
+        default=0.8, gt=0, le=1, description="peak fatigue (0-1) that steps the dose down"
+    )
+
+
 class Block(_Strict):
-    """A block of sessions: one intervention, a weekly schedule and a dose."""
+    """A block of sessions: one intervention, a weekly schedule, a time of day and a dose."""
 
     intervention: str = "task-practice"
     start_day: int = Field(ge=0)
@@ -134,7 +169,16 @@ class Block(_Strict):
         default=None, gt=0, le=600, description="minutes a session, at the model's pace"
     )
     task: str | int = 0
-    intensity: float = Field(default=1.0, gt=0, le=2)
+    intensity: float = Field(
+        default=1.0, gt=0, le=2, description="1 = usual for practice; fraction of peak work rate for exercise"
+    )
+    hour: float = Field(default=9.0, ge=0, lt=24, description="clock time of the day's first session")
+    adherence: HomeAdherence | None = Field(
+        default=None, description="a home programme (default: supervised)"
+    )
+    progressive: bool = Field(
+        default=False, description="the arm's progression rule scales this block's dose"
+    )
 
     @model_validator(mode="after")
     def _one_dose(self) -> Block:
@@ -146,10 +190,10 @@ class Block(_Strict):
 
     @model_validator(mode="after")
     def _fits_in_day(self) -> Block:
-        last = 9 + (self.sessions_per_day - 1) * self.hours_between
+        last = self.hour + (self.sessions_per_day - 1) * self.hours_between
         if last >= 24:
             raise ValueError(
-                f"{self.sessions_per_day} sessions {self.hours_between} h apart from 09:00 end at "
+                f"{self.sessions_per_day} sessions {self.hours_between} h apart from {self.hour:g}:00 end at "
                 f"{last:g}:00, past midnight; use fewer sessions or fewer hours between them"
             )
         return self
@@ -162,6 +206,7 @@ class Block(_Strict):
 class Arm(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     protocol: list[Block] = Field(default_factory=list, description="blocks; empty: no therapy")
+    progression: Progression | None = Field(default=None, description="reassess and adjust the dose")
 
 
 class Assessments(_Strict):
@@ -304,9 +349,33 @@ def _model_errors(s: Scenario) -> list[str]:
                 )
             if isinstance(b.task, int) and not 0 <= b.task < len(info.tasks):
                 errors.append(f"{where}.task: {b.task} is out of range; valid: 0..{len(info.tasks) - 1}")
+            iv = INTERVENTIONS.get(b.intervention)
+            if iv is not None and b.intensity > iv.max_intensity:
+                errors.append(
+                    f"{where}.intensity: {b.intensity} is above {iv.max_intensity} for {b.intervention!r} "
+                    "(exercise intensity is a fraction of peak work rate)"
+                )
+            if b.progressive and arm.progression is None:
+                errors.append(
+                    f"{where}.progressive: the arm has no progression rule (add arms[{i}].progression)"
+                )
+            if b.adherence and b.adherence.per_progress and arm.progression is None:
+                errors.append(
+                    f"{where}.adherence.per_progress: perceived progress needs arms[{i}].progression "
+                    "(its measure is what the patient perceives)"
+                )
             end = b.start_day + b.n_days - 1
             if end > s.duration_days:
                 errors.append(f"{where}: runs to day {end}, after duration_days ({s.duration_days})")
+        if arm.progression is not None and arm.progression.measure not in info.measures:
+            errors.append(
+                f"arms[{i}] ({arm.name}).progression.measure: {arm.progression.measure!r} is not a measure "
+                f"of {s.model}; valid: {sorted(info.measures)}"
+            )
+        if arm.progression is not None and arm.progression.start_day > s.duration_days:
+            errors.append(
+                f"arms[{i}] ({arm.name}).progression.start_day: after duration_days ({s.duration_days})"
+            )
     if not errors:
         errors += _schedule_errors(s)
     errors += _cohort_errors(s, info)
@@ -477,31 +546,71 @@ def _trial_errors(s: Scenario, info: Any) -> list[str]:
     return errors
 
 
+MAX_THERAPY_MINUTES_A_DAY = 12 * 60  # waking hours left after sleep, meals and rest
+
+
 def _schedule_errors(s: Scenario) -> list[str]:
-    """Sessions that collide (two blocks at the same time) are refused, naming the arm."""
+    """Sessions that collide or overrun the day are refused, naming the arm and blocks."""
     from neurorehab.models.protocol import Block as CoreBlock
     from neurorehab.models.protocol import sessions
 
     info = MODELS[s.model][1]
     errors = []
     for i, arm in enumerate(s.arms):
-        blocks = [
-            CoreBlock(
-                b.intervention,
-                b.start_day,
-                b.n_days,
-                b.sessions_per_week,
-                1,
-                sessions_per_day=b.sessions_per_day,
-                hours_between=b.hours_between,
-            )
-            for b in arm.protocol
-        ]
+        where = f"arms[{i}] ({arm.name}).protocol"
+        blocks = [_core_block(b, info, CoreBlock) for b in arm.protocol]
         try:
             sessions(blocks, len(info.tasks))
         except ValueError as err:
-            errors.append(f"arms[{i}] ({arm.name}).protocol: {err}")
+            errors.append(f"{where}: {err}")
+            continue
+        booked: dict[int, list[tuple[float, float, int]]] = {}
+        for j, (b, core) in enumerate(zip(arm.protocol, blocks, strict=True)):
+            minutes = b.minutes if b.minutes is not None else (b.repetitions or 0) / info.reps_per_minute
+            for day, hour in core.session_times():
+                booked.setdefault(day, []).append((hour, hour + minutes / 60.0, j))
+        for day, items in sorted(booked.items()):
+            items.sort()
+            total = sum(60 * (end - start) for start, end, _ in items)
+            if total > MAX_THERAPY_MINUTES_A_DAY:
+                blocks_named = sorted({j for *_, j in items})
+                errors.append(
+                    f"{where}: day {day} books {total:.0f} minutes of sessions (blocks {blocks_named}), "
+                    f"more than {MAX_THERAPY_MINUTES_A_DAY} a day; lower the dose or spread the blocks"
+                )
+                break
+            clash = next(((a, b) for a, b in itertools.pairwise(items) if b[0] < a[1] - 1e-9), None)
+            if clash:
+                (s0, e0, j0), (s1, _, j1) = clash
+                errors.append(
+                    f"{where}[{j1}]: its session on day {day} at {s1:g} h starts before the session of "
+                    f"block {j0} ({s0:g} h, {60 * (e0 - s0):.0f} min) ends; move its hour"
+                )
+                break
     return errors
+
+
+def _core_block(b: Block, info: Any, core: Any) -> Any:
+    """The core protocol block of a scenario block (dose in repetitions at the model's pace)."""
+    from neurorehab.models.protocol import Adherence
+
+    adherence = Adherence(**b.adherence.model_dump()) if b.adherence else Adherence()
+    return core(
+        intervention=b.intervention,
+        start_day=b.start_day,
+        days=b.n_days,
+        sessions_per_week=b.sessions_per_week,
+        repetitions=b.repetitions
+        if b.repetitions is not None
+        else max(1, math.floor((b.minutes or 0) * info.reps_per_minute)),
+        task=info.tasks.index(b.task) if isinstance(b.task, str) else b.task,
+        intensity=b.intensity,
+        sessions_per_day=b.sessions_per_day,
+        hours_between=b.hours_between,
+        hour=b.hour,
+        adherence=adherence,
+        progressive=b.progressive,
+    )
 
 
 def _centre(d: Fixed | Normal | LogNormal | Uniform) -> float:

@@ -80,7 +80,9 @@ def compute_shard(job: Job) -> Shard:
     arm = c.arms[job.arm]
     ids = np.arange(job.start, job.start + job.n)
     params, keys = c.sample_params(ids), c.sim_keys(ids)
-    measures, codes = simulate(c.model, params, arm.calendar, keys, injury=c.injury, chunk_size=job.chunk)  # type: ignore[misc]
+    measures, codes = simulate(
+        c.model, params, arm.calendar, keys, injury=c.injury, chunk_size=job.chunk, rule=arm.rule
+    )  # type: ignore[misc]
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
     snaps = (
         snapshot_arrays(c, arm, params, keys[0]) if job.start == 0 and hasattr(c.model, "snapshot") else None
@@ -196,7 +198,7 @@ def snapshot_slots(cal: Calendar) -> dict[str, int]:
     return {label: slot for slot, label in seen.items()}
 
 
-_snapshots = jax.jit(snapshots_one, static_argnums=(0, 4), static_argnames=("injury", "max_trials"))
+_snapshots = jax.jit(snapshots_one, static_argnums=(0, 4), static_argnames=("injury", "max_trials", "rule"))
 
 
 def snapshot_arrays(c: Any, arm: Any, params: Any, key: Any) -> dict[str, np.ndarray]:
@@ -205,7 +207,14 @@ def snapshot_arrays(c: Any, arm: Any, params: Any, key: Any) -> dict[str, np.nda
     first = jax.tree_util.tree_map(lambda x: x[0], params)
     cal = arm.calendar._replace(assess=None)
     snaps = _snapshots(
-        c.model, first, cal, key, tuple(labels.values()), injury=c.injury, max_trials=arm.calendar.max_trials
+        c.model,
+        first,
+        cal,
+        key,
+        tuple(labels.values()),
+        injury=c.injury,
+        max_trials=arm.calendar.max_trials,
+        rule=arm.rule,
     )
     arrays = {
         f"{label}__{k}": np.asarray(v)
