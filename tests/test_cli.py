@@ -65,7 +65,7 @@ def test_run_writes_results_manifest_report_and_catalog(tmp_path):
     assert res.returncode == 0, res.stderr
     t = table(out)
     assert {"arm", "patient", "day", "measure", "value"} <= set(t)
-    assert len(t["value"]) == 2 * 40 * 5 * 5  # arms x patients x days (0,7,..,28) x measures
+    assert len(t["value"]) == 2 * 40 * 5 * (5 + 6)  # arms x patients x days (0,7,..,28) x measures (+ engine)
     manifest = json.loads((out / "manifest.json").read_text())
     for key in (
         "scenario",

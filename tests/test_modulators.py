@@ -170,3 +170,20 @@ def test_home_programme_adherence_matches_its_probability():
     se = np.sqrt(expected * (1 - expected) / (n * 28))
     assert share == pytest.approx(expected, abs=4 * se)
     assert measures["reps_done"][:, -1].tolist() == (10 * done).tolist()
+
+
+def test_techniques_table_names_only_real_interventions():
+    """`neurorehab list techniques` must not promise an intervention that does not exist."""
+    import re
+
+    from neurorehab.models.interventions import INTERVENTIONS, TECHNIQUES
+
+    named = {
+        n
+        for how in TECHNIQUES.values()
+        for m in re.findall(r"interventions? ([a-z-]+)(?: and ([a-z-]+))?", how)
+        for n in m
+        if n
+    }
+    assert named and named <= set(INTERVENTIONS)
+    assert set(INTERVENTIONS) <= named  # and every intervention serves a named technique

@@ -222,15 +222,19 @@ def validate(scenario: Annotated[Path, typer.Argument(help="scenario YAML file")
 
 @app.command("list")
 def list_(
-    what: Annotated[str, typer.Argument(help="models, injuries, interventions, assessments or all")] = "all",
+    what: Annotated[
+        str, typer.Argument(help="models, injuries, interventions, techniques, assessments or all")
+    ] = "all",
 ) -> None:
-    """List models, injuries, interventions and assessments, one line each.
+    """List models, injuries, interventions, techniques and assessments, one line each.
 
-    Example: neurorehab list models
+    Techniques are those the seed articles name, with how a scenario expresses each.
+    Example: neurorehab list techniques
     """
     from neurorehab.models import INJURIES, INTERVENTIONS, MODELS
+    from neurorehab.models.interventions import TECHNIQUES
 
-    kinds = ("models", "injuries", "interventions", "assessments")
+    kinds = ("models", "injuries", "interventions", "techniques", "assessments")
     with _plain_errors():
         if what not in (*kinds, "all"):
             raise UserError(f"cannot list {what!r}; choose one of {', '.join(kinds)} or all")
@@ -246,7 +250,12 @@ def list_(
                     table.add_row("assessment", m, name, escape(f"[{spec.unit}] {spec.doc}"))
         if what in ("all", "interventions"):
             for name, iv in INTERVENTIONS.items():
-                table.add_row("intervention", name, "any", iv.summary)
+                table.add_row(
+                    "intervention", name, f"needs {iv.requires}" if iv.requires else "any", iv.summary
+                )
+        if what in ("all", "techniques"):
+            for name, how in TECHNIQUES.items():
+                table.add_row("technique", name, "", how)
         assert set(INJURIES) == set(MODELS)
         out_console.print(table)
 

@@ -23,7 +23,7 @@ from neurorehab.config.scenario import (
     Normal,
     Scenario,
     Uniform,
-    _core_block,
+    core_block,
     correlation_matrix,
     read_table,
     varying,
@@ -160,7 +160,7 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
     )
     arms = []
     for arm in s.arms:
-        blocks = [_core_block(b, info, Block) for b in arm.protocol]
+        blocks = [core_block(b, info, Block) for b in arm.protocol]
         rule, reassess = None, []
         if arm.progression is not None:
             g = arm.progression

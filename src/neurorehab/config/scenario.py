@@ -558,7 +558,7 @@ def _schedule_errors(s: Scenario) -> list[str]:
     errors = []
     for i, arm in enumerate(s.arms):
         where = f"arms[{i}] ({arm.name}).protocol"
-        blocks = [_core_block(b, info, CoreBlock) for b in arm.protocol]
+        blocks = [core_block(b, info, CoreBlock) for b in arm.protocol]
         try:
             sessions(blocks, len(info.tasks))
         except ValueError as err:
@@ -590,7 +590,7 @@ def _schedule_errors(s: Scenario) -> list[str]:
     return errors
 
 
-def _core_block(b: Block, info: Any, core: Any) -> Any:
+def core_block(b: Block, info: Any, core: Any) -> Any:
     """The core protocol block of a scenario block (dose in repetitions at the model's pace)."""
     from neurorehab.models.protocol import Adherence
 

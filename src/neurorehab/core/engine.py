@@ -5,7 +5,12 @@ each other day on which something happens (an injury, an assessment). Each slot 
 order: the offline update for the hours since the previous slot (consolidation, decay,
 structural growth: closed form or sub-stepped by the model), the injury if one falls in the
 slot, the session's trials (a `lax.scan`, trials past the session's count masked out), then the
-assessment. Days on which nothing happens cost
+assessment. Beside the model's state the engine carries the patient's condition
+(`core.modulators.Tone`: fatigue, pain, stimulation priming, exercise pulse, synaptic tag) and
+the progression rule's dose factor: each session is done with its adherence probability, its
+repetitions scaled by the dose factor and stopped by pain, each repetition's plasticity scaled
+by fatigue, priming and genotype; the offline update learns the hours slept and the exercise
+captured (`Context`). Days on which nothing happens cost
 nothing, so months of rehabilitation cost what their sessions cost.
 
 Code is written for one patient (`simulate_one`) and batched with `vmap` over chunks of

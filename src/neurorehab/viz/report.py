@@ -59,6 +59,7 @@ def build_report(run: str | Path) -> Path:
     ]
     if (run / "trial.json").exists():
         parts += _trial_section(json.loads((run / "trial.json").read_text()), run)
+    parts += _calendar_section(run, scenario)
     parts += [
         "<h2>Recovery curves (every patient under every arm)</h2>",
         _img(recovery_curves(run, measures, units, arms), "curves"),
@@ -127,6 +128,30 @@ def _trial_section(trial: dict[str, Any], run: Path) -> list[str]:
     ]
     if trial.get("power"):
         out += ["<h3>Power and sample size</h3>", _img(tv.power_figure(trial), "power")]
+    return out
+
+
+def _calendar_section(run: Path, scenario: dict[str, Any]) -> list[str]:
+    from neurorehab.viz.calendar import calendar_figure, decisions_table
+
+    out = [
+        "<h2>Calendars</h2>",
+        "<p>Each arm's sessions by day and clock time (hollow: a home programme, done with the "
+        "adherence shown), the share of offered sessions that patients did between assessments, "
+        "and the progression rule's dose factor.</p>",
+        _img(calendar_figure(run, scenario), "calendars"),
+    ]
+    rows = decisions_table(run, scenario)
+    if rows:
+        body = "".join(
+            f"<tr><td>{html.escape(a)}</td><td>{d}</td><td>{html.escape(r)}</td><td>{share:.0%}</td>"
+            f"<td>{f:.2f}</td></tr>"
+            for a, d, r, share, f in rows
+        )
+        out.append(
+            "<h3>Progression decisions</h3><table><tr><th>arm</th><th>day</th><th>decision and reason</th>"
+            f"<th>share of patients</th><th>mean dose factor after</th></tr>{body}</table>"
+        )
     return out
 
 
