@@ -151,7 +151,6 @@ class Skill:
         new_s = x_s + params["b_slow"] * g * room
         learned = jnp.maximum((new_f + new_s) - (x_f + x_s), 0.0)
         return state._replace(
-            fast={"room": room},
             plastic={"x_fast": new_f, "x_slow": new_s},
             slow={"awaiting": state.slow["awaiting"] + learned},
         )

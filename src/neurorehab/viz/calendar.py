@@ -32,8 +32,8 @@ def calendar_figure(run: Path, scenario: dict[str, Any]) -> bytes:
         blocks = [core_block(b, info, Block) for b in arm.protocol]
         seen = set()
         for block in blocks:
+            home = block.adherence.initial < 1 or block.adherence.per_week != 0
             for day, hour in block.session_times():
-                home = block.adherence.initial < 1 or block.adherence.per_week != 0
                 c = colour[block.intervention]
                 label = None if block.intervention in seen else block.intervention
                 seen.add(block.intervention)
