@@ -149,12 +149,7 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
         fixed = s.injury.severity if isinstance(s.injury.severity, float | int) else 1.0
         injury = INJURIES[s.model][s.injury.kind](model, float(fixed))
     # Reassessment days are kept too, so that every progression decision is in the results.
-    reassessed = {
-        d
-        for arm in s.arms
-        if arm.progression
-        for d in range(arm.progression.start_day, s.duration_days + 1, arm.progression.every_days)
-    }
+    reassessed = {d for arm in s.arms if arm.progression for d in arm.progression.days(s.duration_days)}
     assess_days = sorted(
         set(range(0, s.duration_days + 1, s.assessments.every_days)) | set(s.assessments.days) | reassessed
     )
@@ -166,7 +161,7 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
             g = arm.progression
             rule = Rule(g.measure, g.milestone, g.higher_is_better, g.up, g.down, g.min_factor, g.max_factor,
                         g.pain_limit, g.fatigue_limit)  # fmt: skip
-            reassess = list(range(g.start_day, s.duration_days + 1, g.every_days))
+            reassess = g.days(s.duration_days)
         cal = compile_calendar(
             blocks,
             duration_days=s.duration_days,

@@ -151,6 +151,10 @@ class Progression(_Strict):
         default=0.8, gt=0, le=1, description="peak fatigue (0-1) that steps the dose down"
     )
 
+    def days(self, duration_days: int) -> list[int]:
+        """The reassessment days within a scenario of `duration_days`."""
+        return list(range(self.start_day, duration_days + 1, self.every_days))
+
 
 class Block(_Strict):
     """A block of sessions: one intervention, a weekly schedule, a time of day and a dose."""

@@ -74,7 +74,7 @@ def decisions_table(run: Path, scenario: dict[str, Any]) -> list[tuple[str, int,
         g = arm.progression
         if g is None:
             continue
-        days = list(range(g.start_day, s.duration_days + 1, g.every_days))
+        days = g.days(s.duration_days)
         got = query(
             run,
             f"""
