@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 from jax import Array
+from jax.typing import ArrayLike
 
 
 def hebbian_bounded(w: Array, pre: Array, post: Array, rate: Array, w_max: Array) -> Array:
@@ -69,12 +70,12 @@ def stdp_traces(
     y_post: Array,
     pre_spikes: Array,
     post_spikes: Array,
-    dt: Array,
-    tau_plus: Array,
-    tau_minus: Array,
-    a_plus: Array,
-    a_minus: Array,
-    w_max: Array,
+    dt: ArrayLike,
+    tau_plus: ArrayLike,
+    tau_minus: ArrayLike,
+    a_plus: ArrayLike,
+    a_minus: ArrayLike,
+    w_max: ArrayLike,
 ) -> tuple[Array, Array, Array]:
     """Pair-based additive STDP with all-to-all traces (Song, Miller & Abbott 2000, Nat Neurosci 3:919).
 
@@ -84,8 +85,8 @@ def stdp_traces(
     window for one pair at lag s = t_post - t_pre is a_plus e^(-s/tau_plus) for s > 0 and
     -a_minus e^(s/tau_minus) for s < 0 (times w_max). Returns (w, x_pre, y_post).
     """
-    x_pre = x_pre * jnp.exp(-dt / tau_plus)
-    y_post = y_post * jnp.exp(-dt / tau_minus)
+    x_pre = x_pre * jnp.exp(-jnp.divide(dt, tau_plus))
+    y_post = y_post * jnp.exp(-jnp.divide(dt, tau_minus))
     w = w - a_minus * w_max * jnp.outer(pre_spikes, y_post)
     w = w + a_plus * w_max * jnp.outer(x_pre, post_spikes)
     x_pre = x_pre + pre_spikes

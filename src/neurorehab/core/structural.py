@@ -13,6 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jax import Array
+from jax.typing import ArrayLike
 
 
 def calcium_spikes(ca: Array, spikes: Array, dt: Array, tau: Array, beta: Array) -> Array:
@@ -53,7 +54,7 @@ def growth_sigmoid(ca: Array, nu: Array, eps: Array, psi: Array) -> Array:
     return nu * (2.0 / (1.0 + jnp.exp((ca - eps) / psi)) - 1.0)
 
 
-def grow(z: Array, rate: Array, dt: Array) -> Array:
+def grow(z: Array, rate: Array, dt: ArrayLike) -> Array:
     """Advance element counts by their growth rate over dt; counts never go below zero."""
     return jnp.maximum(z + rate * dt, 0.0)
 
@@ -118,3 +119,38 @@ def pair_vacant(
         accept = proposes & (rank < vac_den[pick])
         c = c + jax.nn.one_hot(pick, n_post, dtype=c.dtype) * accept[:, None].astype(c.dtype)
     return c
+
+
+def decay_vacant(z: Array, connected: Array, tau_vacant: ArrayLike) -> Array:
+    """Vacant elements retract by a fraction `tau_vacant` at each structural update.
+
+    z -= tau_vacant (floor(z) - connected) where that is positive (NEST's
+    SynapticElement::decay_z_vacant, after the pairing): unbound elements do not accumulate.
+    """
+    vacant = jnp.floor(z) - connected
+    return jnp.where(vacant > 0, z - tau_vacant * vacant, z)
+
+
+def pair_all(c: Array, z_axon: Array, z_dendrite: Array, key: Array, max_elements: int) -> Array:
+    """Bind vacant boutons to vacant spines by one uniformly random matching, as NEST does.
+
+    Every vacant element is listed once; the longer list is shuffled and cut to the shorter
+    one's length, and the two are paired in order (NEST's SPManager::create_synapses), so every
+    vacancy of the scarcer kind is used. `max_elements` bounds each list (static shapes);
+    elements beyond it wait for the next update.
+    """
+    n_pre = c.shape[0]
+    vac_ax = jnp.maximum(jnp.floor(z_axon).astype(jnp.int32) - c.sum(axis=1).astype(jnp.int32), 0)
+    vac_den = jnp.maximum(jnp.floor(z_dendrite).astype(jnp.int32) - c.sum(axis=0).astype(jnp.int32), 0)
+
+    def shuffled(vacant: Array, k: Array) -> tuple[Array, Array]:
+        owner = jnp.repeat(jnp.arange(vacant.shape[0]), vacant, total_repeat_length=max_elements)
+        valid = jnp.arange(max_elements) < vacant.sum()
+        order = jnp.argsort(jnp.where(valid, jax.random.uniform(k, (max_elements,)), 2.0))
+        return owner[order], valid.sum()
+
+    k_pre, k_post = jax.random.split(key)
+    pre, n_ax = shuffled(vac_ax, k_pre)
+    post, n_den = shuffled(vac_den, k_post)
+    pre = jnp.where(jnp.arange(max_elements) < jnp.minimum(n_ax, n_den), pre, n_pre)  # unpaired: dropped
+    return c.at[pre, post].add(jnp.ones((), c.dtype), mode="drop")

@@ -1,0 +1,390 @@
+"""Published reference networks at 0.1 ms, for validation against peer simulators and benchmarks.
+
+- `GrowingNetwork`: NEST's structural plasticity example (Butz & van Ooyen 2013, PLoS Comput
+  Biol 9:e1003259, as set up in NEST's `structural_plasticity.py`): 800 excitatory and 200
+  inhibitory iaf_psc_alpha neurons start with no synapses and grow them toward calcium set points.
+- `Cuba`: the current-based benchmark network (Vogels & Abbott 2005, J Neurosci 25:10786; Brette
+  et al. 2007, J Comput Neurosci 23:349, benchmark 2; Brian2's CUBA example).
+- `SongSTDP`: additive STDP competition (Song, Miller & Abbott 2000, Nat Neurosci 3:919; Brian2's
+  STDP example): 1,000 Poisson inputs onto one conductance-based neuron.
+
+Each is a frozen dataclass of parameters (units in the comments; hashable, so one compilation
+serves a configuration) with a pure `run(net, key, ...)` for one network; `jax.vmap` over keys
+batches networks (virtual patients), each drawing its own connectivity and input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from neurorehab.core import spiking
+from neurorehab.core import structural as sp
+from neurorehab.core.plasticity import stdp_traces
+
+# ---------------------------------------------------------------------------------------------
+# NEST's structural plasticity example
+
+
+@dataclass(frozen=True)
+class GrowingNetwork:
+    """Parameters of NEST's structural plasticity example, as it runs (NEST 3.10).
+
+    The script defines `model_params` (tau_syn 0.5 ms, E_L -65 mV, V_th -50 mV) but never passes
+    them to `nest.Create`, so its neurons run with iaf_psc_alpha's defaults, used here: with
+    the script's own values the background drive leaves V 11.6 mV below threshold and nothing
+    ever fires or grows. Growth curves are (nu [elements/ms], eta, eps) for each neuron's
+    (Den_ex, Den_in, axon) elements; an excitatory neuron's axon is Axon_ex, an inhibitory
+    one's Axon_in.
+    """
+
+    n_e: int = 800
+    n_i: int = 200
+    dt: float = 0.1  # ms, NEST resolution
+    tau_m: float = 10.0  # ms
+    tau_syn: float = 2.0  # ms, excitatory and inhibitory alike
+    c_m: float = 250.0  # pF
+    t_ref: float = 2.0  # ms
+    e_l: float = -70.0  # mV (V starts at E_L)
+    v_th: float = -55.0  # mV
+    v_reset: float = -70.0  # mV
+    w_e: float = 585.0  # pA, PSC peak of an excitatory synapse
+    w_i: float = -585.0  # pA
+    w_ext: float = 6.2  # pA, each background Poisson spike
+    rate_ext: float = 10_000.0  # Hz, independent Poisson drive of every neuron
+    delay: float = 1.0  # ms, every synapse
+    tau_ca: float = 10_000.0  # ms, NEST default tau_Ca
+    beta_ca: float = 0.001  # Ca jump per spike, NEST default beta_Ca
+    growth_e: tuple[tuple[float, float, float], ...] = ((1e-4, 0.0, 0.05),) * 3
+    growth_i: tuple[tuple[float, float, float], ...] = ((4e-4, 0.0, 0.2), (1e-4, 0.0, 0.2), (1e-4, 0.0, 0.2))
+    tau_vacant: float = 0.1  # fraction of vacant elements lost at each update, NEST default
+    update_ms: float = 10_000.0  # structural_plasticity_update_interval
+    rounds: int = 8  # deletion rounds per update (core.structural.delete_excess)
+    max_vacant: int = 16_384  # vacant elements of one kind paired per update (core.structural.pair_all)
+    per_pass: int = 16  # spikes delivered per pass (core.spiking.deliver), per window
+    block: int = 500  # steps per block of random bits
+
+    @property
+    def n(self) -> int:
+        return self.n_e + self.n_i
+
+
+class GrowingState(NamedTuple):
+    neurons: spiking.AlphaState
+    arriving: Array  # [delay steps, n] pA arriving at each step of the current window
+    ca: Array  # [n]
+    z: Array  # [n, 3] elements: Den_ex, Den_in, axon
+    conn: Array  # [n pre, n post] synapse counts (floats holding exact integers)
+
+
+def _growth_table(net: GrowingNetwork) -> np.ndarray:
+    rows = [net.growth_e] * net.n_e + [net.growth_i] * net.n_i
+    return np.asarray(rows, np.float32)  # [n, 3, (nu, eta, eps)]
+
+
+def growing_init(net: GrowingNetwork) -> GrowingState:
+    n, d = net.n, round(net.delay / net.dt)
+    zeros = jnp.zeros(n)
+    neurons = spiking.AlphaState(zeros, zeros, zeros, jnp.zeros(n, jnp.int32))
+    return GrowingState(neurons, jnp.zeros((d, n)), zeros, jnp.zeros((n, 3)), jnp.zeros((n, n)))
+
+
+def _structural_update(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingState:
+    """NEST's update: per synapse type delete from pre, from post, then pair all; then vacant decay."""
+    c, z, ne = s.conn, s.z, net.n_e
+    keys = jax.random.split(key, 4)
+    blocks = []
+    for rows, den, k_del, k_pair in (
+        (slice(0, ne), 0, keys[0], keys[1]),
+        (slice(ne, None), 1, keys[2], keys[3]),
+    ):
+        cb = sp.delete_excess(c[rows], z[rows, 2], z[:, den], k_del, rounds=net.rounds)
+        cb = sp.pair_all(cb, z[rows, 2], z[:, den], k_pair, net.max_vacant)
+        blocks.append(cb)
+    c = jnp.concatenate(blocks)
+    connected = jnp.stack([c[:ne].sum(0), c[ne:].sum(0), c.sum(1)], axis=1)
+    return s._replace(conn=c, z=sp.decay_vacant(z, connected, net.tau_vacant))
+
+
+def _growing_block(net: GrowingNetwork, s: GrowingState, bits: Array) -> GrowingState:
+    """Advance by bits.shape[0] steps, one delay-long window at a time (NEST's min-delay cycle).
+
+    Every synapse has the same delay, d steps: spikes fired in one window all arrive in the
+    next, at the same offset, so a window's neurons run d steps on arrivals already known, and
+    its spikes are delivered once, event-driven, at its end.
+    """
+    prop = spiking.alpha_propagator(net.dt, net.tau_m, net.tau_syn, net.c_m)
+    thresholds = spiking.poisson_thresholds(net.rate_ext * net.dt / 1000.0)
+    table = _growth_table(net)
+    nu, eta, eps = (jnp.asarray(table[..., i]) for i in range(3))
+    w_row = jnp.where(jnp.arange(net.n) < net.n_e, net.w_e, net.w_i)
+    ca_decay = float(np.exp(-net.dt / net.tau_ca))
+    d, n = s.arriving.shape
+
+    def add(x: Array, idx: Array) -> Array:
+        offset, pre = idx // n, idx % n
+        w = jnp.where(idx < d * n, w_row[pre], 0.0)
+        return x + jnp.einsum("kd,k,kn->dn", jax.nn.one_hot(offset, d), w, s.conn[pre])
+
+    def step(carry: tuple[spiking.AlphaState, Array, Array], xs: tuple[Array, Array]) -> tuple:
+        neurons, ca, z = carry
+        arriving, b = xs
+        drive = arriving + net.w_ext * spiking.poisson_counts(b, thresholds)
+        neurons, fired = spiking.alpha_step(
+            neurons, drive, prop, net.v_th - net.e_l, net.v_reset - net.e_l, round(net.t_ref / net.dt)
+        )
+        ca = ca * ca_decay + net.beta_ca * fired
+        z = sp.grow(z, sp.growth_gaussian(ca[:, None], nu, eta, eps), net.dt)
+        return (neurons, ca, z), fired
+
+    def window(carry: tuple[spiking.AlphaState, Array, Array, Array], b: Array) -> tuple:
+        neurons, arriving, ca, z = carry
+        fired: Array  # [d, n]
+        (neurons, ca, z), fired = jax.lax.scan(step, (neurons, ca, z), (arriving, b))
+        arriving = spiking.deliver(jnp.zeros((d, n)), fired.reshape(-1), add, net.per_pass)
+        return (neurons, arriving, ca, z), None
+
+    windows = bits.reshape(-1, d, n)
+    (neurons, arriving, ca, z), _ = jax.lax.scan(window, (s.neurons, s.arriving, s.ca, s.z), windows)
+    return s._replace(neurons=neurons, arriving=arriving, ca=ca, z=z)
+
+
+@partial(jax.jit, static_argnames=("net", "t_sim_ms", "record_ms"))
+def growing_run(
+    net: GrowingNetwork, key: Array, t_sim_ms: float, record_ms: float = 1000.0
+) -> tuple[dict[str, Array], GrowingState]:
+    """Simulate `t_sim_ms` from no synapses; record every `record_ms` (NEST's example records every 1 s).
+
+    Structural updates happen at 0, update_ms, 2 update_ms, ... as in NEST. Returns (records:
+    mean Ca of E and I neurons, excitatory and inhibitory synapses, each [t_sim/record],
+    final state). `t_sim_ms` must be a multiple of `update_ms`, which must be one of `record_ms`,
+    which must be one of block steps.
+    """
+    steps_rec = round(record_ms / net.dt)
+    rec_per_update = round(net.update_ms / record_ms)
+    n_updates = round(t_sim_ms / net.update_ms)
+    if (
+        steps_rec % net.block
+        or rec_per_update * record_ms != net.update_ms
+        or n_updates * net.update_ms != t_sim_ms
+    ):
+        raise ValueError(
+            f"t_sim_ms={t_sim_ms} must be a multiple of update_ms={net.update_ms}, itself a multiple of "
+            f"record_ms={record_ms}, whose {steps_rec} steps a multiple of block={net.block}"
+        )
+    blocks = steps_rec // net.block
+    k_struct, k_bits = jax.random.split(key)
+    ne = net.n_e
+
+    def record(s: GrowingState, r: Array) -> tuple[GrowingState, dict[str, Array]]:
+        def run_block(s: GrowingState, b: Array) -> tuple[GrowingState, None]:
+            index = r * blocks + b
+            bits = jax.random.bits(jax.random.fold_in(k_bits, index), (net.block, net.n), jnp.uint32)
+            return _growing_block(net, s, bits), None
+
+        s, _ = jax.lax.scan(run_block, s, jnp.arange(blocks))
+        out = {
+            "ca_e": s.ca[:ne].mean(),
+            "ca_i": s.ca[ne:].mean(),
+            "conn_e": s.conn[:ne].sum(),
+            "conn_i": s.conn[ne:].sum(),
+        }
+        return s, out
+
+    def update(s: GrowingState, u: Array) -> tuple[GrowingState, dict[str, Array]]:
+        s = _structural_update(net, s, jax.random.fold_in(k_struct, u))
+        return jax.lax.scan(record, s, u * rec_per_update + jnp.arange(rec_per_update))
+
+    s, recs = jax.lax.scan(update, growing_init(net), jnp.arange(n_updates))
+    return {k: v.reshape(-1) for k, v in recs.items()}, s
+
+
+# ---------------------------------------------------------------------------------------------
+# CUBA
+
+
+@dataclass(frozen=True)
+class Cuba:
+    """The CUBA benchmark network (Brette et al. 2007, benchmark 2; Brian2's example values).
+
+    tau_m dv/dt = ge + gi - (v - E_L) (unless refractory); ge, gi [mV] decay with tau_e, tau_i and
+    jump by w_e, w_i at each presynaptic spike (delay one step). Each pair connects with
+    probability p, excitatory from the first n_e neurons, inhibitory from the rest.
+    """
+
+    n: int = 4000
+    n_e: int = 3200
+    p: float = 0.02
+    dt: float = 0.1  # ms
+    tau_m: float = 20.0  # ms
+    tau_e: float = 5.0  # ms
+    tau_i: float = 10.0  # ms
+    v_th: float = -50.0  # mV
+    v_reset: float = -60.0  # mV
+    e_l: float = -49.0  # mV
+    t_ref: float = 5.0  # ms
+    w_e: float = 60 * 0.27 / 10  # mV (1.62)
+    w_i: float = -20 * 4.5 / 10  # mV (-9)
+    per_pass: int = 8  # spikes delivered per pass, per network of the batch
+
+    @property
+    def width(self) -> int:
+        """Target-list width: the mean out-degree plus 8 SD (Binomial), ample for any draw."""
+        mean = self.n * self.p
+        return int(np.ceil(mean + 8 * np.sqrt(mean * (1 - self.p))))
+
+
+class CubaState(NamedTuple):
+    """A batch of CUBA networks: every leaf has a leading network axis."""
+
+    v: Array  # [b, n] mV
+    ge: Array  # [b, n] mV
+    gi: Array  # [b, n] mV
+    refr: Array  # [b, n] refractory steps left
+
+
+def cuba_init(net: Cuba, keys: Array) -> tuple[CubaState, Array, Array]:
+    """Random connectivity and v ~ U(v_reset, v_th) for one network per key.
+
+    Returns (state, targets [b, n, width] padded with n, rows truncated at `width`: 0 unless a
+    neuron drew more than mean + 8 SD targets).
+    """
+
+    def one(key: Array) -> tuple[Array, Array, Array]:
+        k_conn, k_v = jax.random.split(key)
+        targets, truncated = spiking.bernoulli_targets(k_conn, net.n, net.n, net.p, net.width)
+        return jax.random.uniform(k_v, (net.n,), minval=net.v_reset, maxval=net.v_th), targets, truncated
+
+    v, targets, truncated = jax.vmap(one)(keys)
+    zeros = jnp.zeros_like(v)
+    return CubaState(v, zeros, zeros, jnp.zeros(v.shape, jnp.int32)), targets, truncated
+
+
+@partial(jax.jit, static_argnames=("net", "steps"))
+def cuba_run(net: Cuba, state: CubaState, targets: Array, steps: int) -> tuple[CubaState, Array]:
+    """Advance a batch of networks `steps` steps of dt. Returns (state, spikes [steps, b]).
+
+    The batch shares one event-driven delivery: each pass takes up to `per_pass` spikes of
+    every network and scatters them all at once into the batch's flat synaptic state.
+    """
+    em, ee, ei = (float(np.exp(-net.dt / tau)) for tau in (net.tau_m, net.tau_e, net.tau_i))
+    ke, ki = (
+        spiking.exp_kernel(net.dt, net.tau_m, net.tau_e),
+        spiking.exp_kernel(net.dt, net.tau_m, net.tau_i),
+    )
+    ref_steps, n, ne = round(net.t_ref / net.dt), net.n, net.n_e
+    b = targets.shape[0]
+    # Flat index of each target in [b, 2 (ge, gi), n]; out of range (dropped) for padding.
+    chan = (jnp.arange(n) >= ne).astype(jnp.int32)[None, :, None]
+    offset = (jnp.arange(b) * 2 * n)[:, None, None] + chan * n
+    flat_targets = jnp.where(targets < n, targets + offset, 2 * b * n).reshape(b * n, -1)
+    w_pre = jnp.tile(jnp.where(jnp.arange(n) < ne, net.w_e, net.w_i), b)
+
+    def add(x: Array, idx: Array) -> Array:
+        flat = jnp.where(idx < n, idx + n * jnp.arange(b)[:, None], b * n).reshape(-1)
+        post = jnp.take(flat_targets, flat, axis=0, mode="fill", fill_value=2 * b * n)
+        w = jnp.take(w_pre, flat, mode="fill", fill_value=0.0)
+        return x.at[post].add(jnp.broadcast_to(w[:, None], post.shape), mode="drop")
+
+    def step(s: CubaState, _: None) -> tuple[CubaState, Array]:
+        free = s.refr == 0
+        v = jnp.where(free, net.e_l + (s.v - net.e_l) * em + ke * s.ge + ki * s.gi, s.v)
+        fired = free & (v > net.v_th)
+        v = jnp.where(fired, net.v_reset, v)
+        refr = jnp.where(fired, ref_steps, jnp.where(free, 0, s.refr - 1))
+        g = jnp.stack([s.ge * ee, s.gi * ei], axis=1).reshape(-1)
+        g = spiking.deliver(g, fired, add, net.per_pass).reshape(b, 2, n)
+        return CubaState(v, g[:, 0], g[:, 1], refr), fired.sum(axis=1)
+
+    return jax.lax.scan(step, state, None, length=steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# STDP
+
+
+@dataclass(frozen=True)
+class SongSTDP:
+    """Song, Miller & Abbott 2000 (Brian2's STDP example values).
+
+    tau_m dv/dt = ge (E_e - v) + E_L - v, ge (relative to the leak) decays with tau_e and jumps
+    by w at each input spike; additive all-to-all STDP (core.plasticity.stdp_traces) with
+    a_minus tau_minus / (a_plus tau_plus) = 1.05 keeps the weights bimodal.
+    """
+
+    n_in: int = 1000
+    rate: float = 15.0  # Hz, each input
+    dt: float = 0.1  # ms
+    tau_m: float = 10.0  # ms
+    tau_e: float = 5.0  # ms
+    e_e: float = 0.0  # mV
+    e_l: float = -74.0  # mV
+    v_th: float = -54.0  # mV
+    v_reset: float = -60.0  # mV
+    g_max: float = 0.01  # maximum weight, relative to the leak conductance
+    tau_pre: float = 20.0  # ms
+    tau_post: float = 20.0  # ms
+    a_plus: float = 0.01  # potentiation per pair, fraction of g_max
+    a_minus: float = 0.0105  # depression per pair, fraction of g_max
+    per_step: int = 16  # input spikes a step can hold (P(more) < 1e-12 at 1.5 expected)
+    block: int = 1000  # steps per block of random numbers
+
+
+class SongState(NamedTuple):
+    v: Array
+    ge: Array
+    w: Array  # [n_in]
+    x_pre: Array  # [n_in]
+    y_post: Array  # scalar
+    next_spike: Array  # [n_in] step of each input's next spike
+    post_spikes: Array  # count
+
+
+def song_init(net: SongSTDP, key: Array) -> SongState:
+    k_w, k_first = jax.random.split(key)
+    p = net.rate * net.dt / 1000.0
+    first = spiking.geometric_steps(jax.random.uniform(k_first, (net.n_in,)), p) - 1
+    w = jax.random.uniform(k_w, (net.n_in,), maxval=net.g_max)
+    z = jnp.zeros(net.n_in)
+    return SongState(jnp.asarray(net.e_l), jnp.asarray(0.0), w, z, jnp.asarray(0.0), first, jnp.asarray(0))
+
+
+@partial(jax.jit, static_argnames=("net", "blocks"))
+def song_run(net: SongSTDP, state: SongState, key: Array, blocks: int, first_block: Array) -> SongState:
+    """Advance blocks `first_block` ... `first_block + blocks - 1` (each `block` steps; resumable).
+
+    Inputs are Bernoulli(rate dt) trains drawn as geometric waits, one draw per spike
+    (core.spiking.geometric_steps); block b draws from fold_in(key, b).
+    """
+    p = net.rate * net.dt / 1000.0
+    eg = float(np.exp(-net.dt / net.tau_e))
+
+    def step(s: SongState, xs: tuple[Array, Array]) -> tuple[SongState, None]:
+        t, u = xs
+        ge = s.ge * eg
+        g = 1.0 + ge  # ge held over the step: exact relaxation toward v_inf
+        v_inf = (net.e_l + ge * net.e_e) / g
+        v = v_inf + (s.v - v_inf) * jnp.exp(-net.dt * g / net.tau_m)
+        post = v > net.v_th
+        v = jnp.where(post, net.v_reset, v)
+        pre = s.next_spike == t
+        ge = ge + jnp.dot(pre, s.w)
+        w, x_pre, y_post = stdp_traces(
+            s.w[:, None], s.x_pre, s.y_post[None], pre.astype(v.dtype), post[None].astype(v.dtype),
+            net.dt, net.tau_pre, net.tau_post, net.a_plus, net.a_minus, net.g_max,
+        )  # fmt: skip
+        idx = jnp.nonzero(pre, size=net.per_step, fill_value=net.n_in)[0]
+        nxt = s.next_spike.at[idx].add(spiking.geometric_steps(u, p), mode="drop")
+        return SongState(v, ge, w[:, 0], x_pre, y_post[0], nxt, s.post_spikes + post), None
+
+    def block(s: SongState, b: Array) -> tuple[SongState, None]:
+        u = jax.random.uniform(jax.random.fold_in(key, b), (net.block, net.per_step))
+        return jax.lax.scan(step, s, (b * net.block + jnp.arange(net.block), u))
+
+    return jax.lax.scan(block, state, first_block + jnp.arange(blocks))[0]
