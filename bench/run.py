@@ -20,29 +20,17 @@ import time
 from pathlib import Path
 
 import jax
+from cohort import setup  # bench/cohort.py: the same cohorts in the suite
 
 from neurorehab.core.engine import _batched, auto_chunk, simulate
 from neurorehab.models import default_params
-from neurorehab.models.pathway import INFO, LoseB, Pathway
-from neurorehab.models.protocol import Block, compile_calendar
+from neurorehab.models.pathway import INFO, Pathway
 
 OUT = Path(__file__).resolve().parent / "results"
 
 
-def calendar():
-    return compile_calendar(
-        [Block("task-practice", 7, 42, 5, 100)],
-        duration_days=70,
-        assess_days=list(range(0, 71, 7)),
-        n_tasks=2,
-        injury_day=1,
-    )
-
-
 def one(n: int, chunk: int, repeats: int) -> dict:
-    model, injury, cal = Pathway(), LoseB(), calendar()
-    params = default_params(INFO, n)
-    keys = jax.random.split(jax.random.key(0), n)
+    model, injury, cal, params, keys = setup("pathway", n)
     _batched.cache_clear()
     t = time.perf_counter()
     simulate(model, params, cal, keys, injury=injury, chunk_size=chunk)
@@ -66,23 +54,12 @@ def one(n: int, chunk: int, repeats: int) -> dict:
 
 def motor(n: int) -> dict:
     """Issue 3's bar: a 12-week protocol (2 weeks of therapy, daily-life reaching every day)."""
-    from neurorehab.models.motor import INFO as MOTOR
-    from neurorehab.models.motor import FocalLesion, Motor
-
-    cal = compile_calendar(
-        [Block("task-practice", 14, 14, 5, 100)],
-        duration_days=84,
-        assess_days=list(range(0, 85, 7)),
-        n_tasks=len(MOTOR.tasks),
-        injury_day=1,
-    )
-    params = default_params(MOTOR, n)
-    keys = jax.random.split(jax.random.key(0), n)
+    model, injury, cal, params, keys = setup("motor", n)
     t = time.perf_counter()
-    simulate(Motor(), params, cal, keys, injury=FocalLesion())
+    simulate(model, params, cal, keys, injury=injury)
     first = time.perf_counter() - t
     t = time.perf_counter()
-    simulate(Motor(), params, cal, keys, injury=FocalLesion())
+    simulate(model, params, cal, keys, injury=injury)
     steady = time.perf_counter() - t
     return {
         "patients": n,
