@@ -165,3 +165,8 @@ def test_networks_run_in_float64_when_enabled():
         final, double = nw.cuba_run(net, wide, targets, 2000)
         assert final.v.dtype == jnp.float64
     assert int(np.asarray(double).sum()) == pytest.approx(int(np.asarray(single).sum()), rel=0.1)
+
+
+def test_growing_run_refuses_times_that_do_not_fit_its_cycles():
+    with pytest.raises(ValueError, match=r"t_sim_ms=15000.0 must be a multiple of update_ms=10000.0"):
+        nw.growing_run(nw.GrowingNetwork(), jax.random.key(0), 15_000.0)

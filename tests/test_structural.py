@@ -116,3 +116,21 @@ def test_network_grows_to_its_calcium_set_point():
     assert float(ca.mean()) == pytest.approx(eps, rel=0.02)
     assert int(jnp.trace(c)) == 0
     assert bool(jnp.all(c.sum(1) <= jnp.floor(z_ax)))
+
+
+def test_pair_all_is_nest_s_uniform_matching():
+    # NEST's SPManager::create_synapses: every vacancy of the scarcer kind is used, and a post
+    # neuron receives in proportion to its vacancies: u_j V_pre / V_post on average (here 30 boutons
+    # onto spines 20 + 10 x 4 = 60: post 0 expects 10, each other 2), within 4 SE over 400 draws.
+    z_ax = jnp.full(10, 3.5)  # 3 vacant boutons each
+    z_den = jnp.array([20.2] + [4.9] * 10)
+    c0 = jnp.zeros((10, 11), jnp.int32)
+    got = jax.vmap(lambda k: sp.pair_all(c0, z_ax, z_den, k, 128))(jax.random.split(jax.random.key(3), 400))
+    got = np.asarray(got)
+    assert (got.sum((1, 2)) == 30).all()
+    assert (got.sum(2) <= 3).all() and (got.sum(1) <= np.floor(np.asarray(z_den))).all()
+    to_post0 = got[:, :, 0].sum(1)
+    # Hypergeometric: 30 draws from 60 spines, 20 of them post 0's.
+    sd = np.sqrt(30 * (20 / 60) * (40 / 60) * (60 - 30) / (60 - 1))
+    assert to_post0.mean() == pytest.approx(10.0, abs=4 * sd / np.sqrt(400))
+    assert to_post0.std() == pytest.approx(sd, rel=0.2)

@@ -105,11 +105,9 @@ def poisson_counts(bits: Array, thresholds: np.ndarray) -> Array:
     Exact to 2^-32 per class and to the tail left out by `poisson_thresholds`. The thresholds
     are constants, compared one by one so that the sum fuses without a [..., k] intermediate.
     """
-    # Signed compares vectorise on x86 where unsigned ones do not: shift both by 2^31.
-    signed = jax.lax.bitcast_convert_type(bits ^ np.uint32(2**31), jnp.int32)
     count = jnp.zeros(bits.shape, jnp.int32)
     for t in thresholds:
-        count = count + (signed >= np.int32(np.int64(t) - 2**31))
+        count = count + (bits >= np.uint32(t))
     return count
 
 

@@ -164,19 +164,23 @@ def growing_run(
     Structural updates happen at 0, update_ms, 2 update_ms, ... as in NEST. Returns (records:
     mean Ca of E and I neurons, excitatory and inhibitory synapses, each [t_sim/record],
     final state). `t_sim_ms` must be a multiple of `update_ms`, which must be one of `record_ms`,
-    which must be one of block steps.
+    whose steps must be a multiple of `block`, itself a multiple of the delay in steps.
     """
     steps_rec = round(record_ms / net.dt)
     rec_per_update = round(net.update_ms / record_ms)
     n_updates = round(t_sim_ms / net.update_ms)
+    delay_steps = round(net.delay / net.dt)
     if (
         steps_rec % net.block
         or rec_per_update * record_ms != net.update_ms
         or n_updates * net.update_ms != t_sim_ms
+        or delay_steps < 1
+        or net.block % delay_steps
     ):
         raise ValueError(
             f"t_sim_ms={t_sim_ms} must be a multiple of update_ms={net.update_ms}, itself a multiple of "
-            f"record_ms={record_ms}, whose {steps_rec} steps a multiple of block={net.block}"
+            f"record_ms={record_ms}, whose {steps_rec} steps a multiple of block={net.block}, itself a "
+            f"multiple of the delay ({net.delay} ms = {delay_steps} steps of dt={net.dt} ms, at least 1)"
         )
     blocks = steps_rec // net.block
     k_struct, k_bits = jax.random.split(key)
