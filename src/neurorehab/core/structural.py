@@ -16,12 +16,12 @@ from jax import Array
 from jax.typing import ArrayLike
 
 
-def calcium_spikes(ca: Array, spikes: Array, dt: Array, tau: Array, beta: Array) -> Array:
+def calcium_spikes(ca: Array, spikes: Array, dt: ArrayLike, tau: ArrayLike, beta: ArrayLike) -> Array:
     """Spike-driven trace: dCa/dt = -Ca/tau + beta * sum of spikes (NEST's Ca).
 
     Exact decay over dt, then a jump of beta per spike. Its mean settles at beta * tau * rate.
     """
-    return ca * jnp.exp(-dt / tau) + beta * spikes
+    return ca * jnp.exp(-jnp.divide(dt, tau)) + jnp.multiply(beta, spikes)
 
 
 def calcium_rate(ca: Array, rate: Array, dt: Array, tau: Array, beta: Array) -> Array:

@@ -124,7 +124,6 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, bits: Array) -> Growing
     table = _growth_table(net)
     nu, eta, eps = (jnp.asarray(table[..., i]) for i in range(3))
     w_row = jnp.where(jnp.arange(net.n) < net.n_e, net.w_e, net.w_i)
-    ca_decay = float(np.exp(-net.dt / net.tau_ca))
     d, n = s.arriving.shape
 
     def add(x: Array, idx: Array) -> Array:
@@ -139,7 +138,7 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, bits: Array) -> Growing
         neurons, fired = spiking.alpha_step(
             neurons, drive, prop, net.v_th - net.e_l, net.v_reset - net.e_l, round(net.t_ref / net.dt)
         )
-        ca = ca * ca_decay + net.beta_ca * fired
+        ca = sp.calcium_spikes(ca, fired, net.dt, net.tau_ca, net.beta_ca)
         z = sp.grow(z, sp.growth_gaussian(ca[:, None], nu, eta, eps), net.dt)
         return (neurons, ca, z), fired
 
