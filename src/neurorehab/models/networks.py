@@ -9,8 +9,10 @@
   STDP example): 1,000 Poisson inputs onto one conductance-based neuron.
 
 Each is a frozen dataclass of parameters (units in the comments; hashable, so one compilation
-serves a configuration) with a pure `run(net, key, ...)` for one network; `jax.vmap` over keys
-batches networks (virtual patients), each drawing its own connectivity and input.
+serves a configuration) with pure init and run functions. `growing_run` and `song_run` simulate
+one network and batch under `jax.vmap` over keys; `cuba_init` and `cuba_run` take a batch
+directly (one key per network), so that the batch shares one spike delivery. Every network of a
+batch (a virtual patient) draws its own connectivity and input.
 """
 
 from __future__ import annotations
