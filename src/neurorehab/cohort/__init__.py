@@ -1,5 +1,10 @@
 """Cohort-level analyses of simulated patients (numbers in, numbers out; no I/O)."""
 
-from neurorehab.cohort.recovery import ProportionalRecovery, proportional_recovery
+from neurorehab.cohort.recovery import (
+    DoseThreshold,
+    ProportionalRecovery,
+    dose_threshold,
+    proportional_recovery,
+)
 
-__all__ = ["ProportionalRecovery", "proportional_recovery"]
+__all__ = ["DoseThreshold", "ProportionalRecovery", "dose_threshold", "proportional_recovery"]

@@ -71,3 +71,55 @@ def proportional_recovery(
         corr_baseline_outcome=float(np.corrcoef(baseline, outcome)[0, 1]),
         variance_ratio=float(outcome.var(ddof=1) / baseline.var(ddof=1)),
     )
+
+
+@dataclass(frozen=True)
+class DoseThreshold:
+    """Han et al. 2008's threshold: per dose, the share of patients who keep losing use after
+    therapy ends and of those who keep gaining, and the dose where most stop losing."""
+
+    doses: np.ndarray  # [D], sorted
+    losing: np.ndarray  # [D] share with use later < use right after therapy - tol
+    gaining: np.ndarray  # [D] share with use later > use right after therapy + tol
+    error_after: np.ndarray  # [D] mean error right after therapy
+    threshold: float  # dose where `losing` first falls through 0.5 (linear); nan if it never does
+    error_at_threshold: float  # error right after therapy at that dose (linear); nan likewise
+
+
+def dose_threshold(
+    doses: np.ndarray,
+    use_after: np.ndarray,
+    use_later: np.ndarray,
+    error_after: np.ndarray,
+    *,
+    tol: float = 0.02,
+) -> DoseThreshold:
+    """Find the post-therapy threshold of a dose sweep (Han, Arbib & Schweighofer 2008).
+
+    `use_after`, `use_later`, `error_after`: [doses, patients]: spontaneous use right after
+    therapy and at the end of follow-up, and the error right after therapy. `tol` ignores
+    changes within the measurement's own noise (for a weekly share of 200 reaches a day, one
+    SD is sqrt(0.25 / 1400) = 0.013). Patients near the healthy ceiling hold rather than gain,
+    so `losing` is what defines the threshold.
+    """
+    doses = np.asarray(doses, float)
+    arrays = [np.asarray(a, float) for a in (use_after, use_later, error_after)]
+    if doses.ndim != 1 or doses.size < 2 or any(a.shape[:1] != doses.shape or a.ndim != 2 for a in arrays):
+        raise ValueError(
+            f"need doses [D >= 2] and three [D, patients] arrays; got {doses.shape} and "
+            f"{[a.shape for a in arrays]}"
+        )
+    order = np.argsort(doses)
+    doses = doses[order]
+    after, later, err = (a[order] for a in arrays)
+    losing = (later < after - tol).mean(axis=1)
+    gaining = (later > after + tol).mean(axis=1)
+    err_mean = err.mean(axis=1)
+    threshold = error_at = float("nan")
+    for i in range(len(doses) - 1):
+        if losing[i] >= 0.5 > losing[i + 1]:
+            w = (losing[i] - 0.5) / (losing[i] - losing[i + 1])
+            threshold = float(doses[i] + w * (doses[i + 1] - doses[i]))
+            error_at = float(err_mean[i] + w * (err_mean[i + 1] - err_mean[i]))
+            break
+    return DoseThreshold(doses, losing, gaining, err_mean, threshold, error_at)

@@ -71,6 +71,16 @@ INTERVENTIONS: dict[str, Intervention] = {
         requires="two-limbs",
         source="Ramachandran & Rogers-Ramachandran 1996; Cochrane 2018 (Thieme et al.)",
     ),
+    "bilateral-training": Intervention(
+        "bilateral arm training: both arms reach together in mirror symmetry; the affected arm "
+        "moves with its own error feedback while the intact hemisphere's movement drives the "
+        "affected cortex through callosal coupling (drive 1.3; the less affected arm's own "
+        "practice is not modelled)",
+        gains=NEUTRAL._replace(drive=1.3),
+        requires="two-limbs",
+        source="Cauraugh & Summers 2005 (bilateral movement training, interhemispheric "
+        "facilitation); Stinear & Byblow 2004; the 1.3 gain is illustrative",
+    ),
     "aerobic-exercise": Intervention(
         "aerobic exercise (e.g. cycling): a pulse of catecholamines and BDNF that, captured by the "
         "tag of recent practice, consolidates it; intensity is the fraction of peak work rate",
@@ -115,7 +125,7 @@ TECHNIQUES: dict[str, str] = {
     "motor imagery": "intervention motor-imagery",
     "action observation": "intervention motor-imagery (same substrate: drive without movement)",
     "mirror therapy": "intervention mirror-therapy (models with two limbs)",
-    "bilateral training": "not yet: issue 3 (the motor model does not drive one cortex from the other side)",
+    "bilateral training": "intervention bilateral-training (models with two limbs)",
     "sensory re-education": "out of scope until the somatosensory (nerve injury) model exists",
     "vibrotactile stimulation": "intervention vibrotactile (priming of plasticity)",
     "electrical stimulation": "intervention electrical-stimulation (priming of plasticity)",

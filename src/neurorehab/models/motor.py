@@ -3,16 +3,19 @@
 Source: Han, Arbib & Schweighofer 2008 (PLoS Comput Biol 4:e1000133, "Stroke rehabilitation
 reaches a threshold"), built from its equations as SCIENCE.md section 2 gives them; no code was
 copied from any re-implementation. Two motor cortices, each a population of cosine-tuned cells
-driving the opposite arm; y_i = [cos(theta_d - theta_i) (1 + 0.15 xi)]+; the reach direction is
-the population vector (the cells' noise enters it as its exact 2-D Gaussian projection); the
+driving the opposite arm; y_i = [cos(theta_d - theta_i) - c]+ / (1 - c) with multiplicative
+noise 0.15 (c = 0 is Han et al.'s rectified cosine; see `tuning_threshold`); the reach direction
+is the population vector (the cells' noise enters it as its exact 2-D Gaussian projection); the
 cortex that moved learns by an error term and a use term,
 dtheta_i = a_err (theta_d - theta_reach) y_i + a_use (theta_d - theta_i) y_i. An arm-choice
 module learns each arm's value per direction with Gaussian basis functions,
 dw = eta (r - Q) phi / max(phi) on normalised bases (Q = w.phi / sum(phi)), reward
-r = exp(-err^2 / 0.2^2), and chooses by softmax (beta 10).
-Spontaneous daily-life reaching with free arm choice runs between sessions, so use feeds back
-on function: cells of the affected cortex drift toward the directions the arm is still used
-for, and the lesioned sector empties further (learned non-use).
+r = exp(-err^2 / w^2), and chooses by softmax (beta 10).
+Spontaneous daily-life reaching with free arm choice runs every day (`daily_reaches`), so use
+feeds back on function: cells of the affected cortex drift toward the directions the arm is
+still used for and the lesioned sector empties further (learned non-use), unless therapy has
+made the arm good enough to be chosen there, when use keeps improving it (Han et al.'s
+threshold).
 
 Additions, each with its own source:
 - corticospinal (CST) output gain scales the population vector against a fixed motor noise,
@@ -55,7 +58,17 @@ INFO = ModelInfo(
         "alpha_error": ParamSpec(0.005, "1/(reach x activity)", _HAN, "error-based learning rate", 0.0, 1.0),
         "beta": ParamSpec(10.0, "1/value", _HAN, "softmax inverse temperature of arm choice", 0.0, 1e3),
         "value_rate": ParamSpec(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
-        "reward_width": ParamSpec(0.2, "rad", _HAN, "reward = exp(-err^2 / width^2)", 1e-3, 3.0),
+        "reward_width": ParamSpec(
+            0.5,
+            "rad",
+            "calibrated: the re-implementation's 0.2 rad makes the arm choice blind to any error "
+            "above ~6 deg (reward 0.4 at 10 deg against 0.95 for the other arm, a 1:50 choice at "
+            "beta 10); 0.5 rad places Han et al.'s threshold at a post-therapy error near 10 deg, "
+            "in the 10-20 deg range SCIENCE.md 2 gives",
+            "reward = exp(-err^2 / width^2)",
+            1e-3,
+            3.0,
+        ),
         "noise": ParamSpec(
             0.15,
             "fraction of activity",
@@ -66,30 +79,26 @@ INFO = ModelInfo(
             0.3,
         ),
         "motor_noise": ParamSpec(
-            0.05,
+            0.03,
             "population-vector units",
-            "illustrative: healthy reach errors of a few degrees",
+            "illustrative: healthy reach errors of ~2 deg",
             "noise added to the normalised population vector after the CST gain",
             0.0,
             2.0,
         ),
-        "anchor_tau_days": ParamSpec(
-            30.0,
-            "day",
-            "illustrative: anatomical (corticospinal) constraints pull each cell's tuning "
-            "back toward its home direction; without it the use term clumps tunings over months",
-            "relaxation time of a preferred direction toward its home direction",
-            1.0,
-            1e6,
-        ),
-        "consolidation_tau_days": ParamSpec(
-            120.0,
-            "day",
-            "illustrative: a tuning held for weeks becomes the cell's new home "
-            "(slow consolidation, cf. the two-state model of Smith et al. 2006)",
-            "time for a cell's home direction to follow its current tuning",
-            1.0,
-            1e6,
+        "tuning_threshold": ParamSpec(
+            0.5,
+            "cosine drive",
+            "calibrated (0 is Han et al.'s rectified cosine): with 0, the use term, driven by "
+            "every cell within 90 deg of each target, clumps a healthy map within months of daily "
+            "use (healthy-quadrant error 4 to 21 deg over 20 weeks) and the lesion leaves ~13 deg "
+            "in the adjacent quadrants; 0.5 keeps the map stable without any added stabiliser, "
+            "halves the adjacent error and makes the post-therapy threshold appear "
+            "(docs/models/motor.md). M1 tuning is often narrower than a cosine (Amirikian & "
+            "Georgopoulos 2000)",
+            "a cell fires, and learns, by [cos(theta_d - theta_i) - c]+ / (1 - c)",
+            0.0,
+            0.9,
         ),
         "basis_width": ParamSpec(
             0.4, "rad", "illustrative: 16 overlapping bases", "SD of the value bases", 0.05, 3.0
@@ -143,8 +152,9 @@ INFO = ModelInfo(
         "error_q3": MeasureSpec("deg", "same, targets 180-270 deg"),
         "error_q4": MeasureSpec("deg", "same, targets 270-360 deg"),
         "use_share": MeasureSpec(
-            "0-1", "share of the last day's daily-life reaches made with the affected arm"
+            "0-1", "share of the past week's daily-life reaches made with the affected arm"
         ),
+        "use_day": MeasureSpec("0-1", "the same share over the last day only"),
         "mal_like": MeasureSpec(
             "0-5", "motor-activity-log-like amount of use: 5 x use_share / 0.5, capped at 5"
         ),
@@ -167,7 +177,7 @@ INFO = ModelInfo(
         "diffuse": "traumatic brain or spinal injury: a share (severity) of cells in every direction "
         "and the same share of CST output lost",
     },
-    options={"n_cells": (8, 5000), "n_basis": (4, 64), "daily_reaches": (1, 2000), "n_test": (4, 64)},
+    options={"n_cells": (8, 5000), "n_basis": (4, 64), "daily_reaches": (1, 2000), "n_test": (4, 128)},
     capabilities=("two-limbs", "error-feedback"),
 )
 
@@ -177,14 +187,34 @@ def _wrap(x: Array) -> Array:
     return jnp.mod(x + math.pi, TWO_PI) - math.pi
 
 
+def _unit(pd: Array) -> Array:
+    """Unit vectors of preferred directions: [..., 2, N] (cos, sin)."""
+    return jnp.stack([jnp.cos(pd), jnp.sin(pd)], axis=-2)
+
+
+def _population_density(c: Array) -> Array:
+    """|population vector| per cell of a full uniform map, (1/2pi) int y(x) cos x dx for
+    y = [cos x - c]+ / (1 - c): normalises the vector so a healthy reach has length ~1."""
+    a = jnp.arccos(c)
+    return (a + 0.5 * jnp.sin(2 * a) - 2 * c * jnp.sin(a)) / (TWO_PI * (1 - c))
+
+
+WEEK = 7  # days behind the use share (the motor activity log asks about the past week)
+
+
 @dataclass(frozen=True)
 class Motor:
-    """Two cortices of `n_cells`, `n_basis` value bases, `daily_reaches` a day; see module docstring."""
+    """Two cortices of `n_cells`, `n_basis` value bases, `daily_reaches` a day; see module docstring.
+
+    `daily_reaches`: spontaneous reaches a day with free arm choice, 200 by default: fewer than
+    the thousands of arm movements of a day (a compute trade-off), enough for daily use to
+    shape the affected cortex within weeks as in Han et al.'s simulations.
+    """
 
     n_cells: int = 200
     n_basis: int = 16
-    daily_reaches: int = 100
-    n_test: int = 16
+    daily_reaches: int = 200
+    n_test: int = 64
     name: str = "motor"
     info = INFO
 
@@ -198,31 +228,40 @@ class Motor:
         phi = self._phi(params, theta)
         return value @ phi / phi.sum()
 
-    def _reach(self, params, pd, working, cst, target, z, eta, drive):
-        """One reach of one cortex: mean activities [N] and signed error (rad).
+    def _reach(self, params, u, working, cst, target, z, eta, drive):
+        """One reach of one cortex with unit vectors `u` [2, N]: activities [N], signed error (rad).
 
-        The cells' multiplicative noise, y_i = c_i (1 + sigma xi_i), enters the population
-        vector as its exact projection: sigma sum_i c_i xi_i u_i is a 2-D Gaussian with
-        covariance sigma^2 sum_i c_i^2 u_i u_i^T, drawn from two normals `z` instead of N (the
-        rectification of 1 + sigma xi < 0 has probability ~1e-11 at sigma 0.15). Learning uses the
-        mean activities c_i, whose per-cell noise averages out over reaches.
+        y_i = [cos(theta_d - theta_i) - c]+ / (1 - c) (cos by a dot product with the target's unit
+        vector: no trigonometry per cell). The cells' multiplicative noise, y_i (1 + sigma xi_i),
+        enters the population vector as its exact projection: sigma sum_i y_i xi_i u_i is a 2-D
+        Gaussian with covariance sigma^2 sum_i y_i^2 u_i u_i^T, drawn from two normals `z`
+        instead of N (the rectification of 1 + sigma xi < 0 has probability ~1e-11 at sigma
+        0.15). Learning uses the mean activities, whose per-cell noise averages out over reaches.
         """
-        y = jnp.maximum(jnp.cos(target - pd), 0.0) * working * drive
-        cos_pd, sin_pd = jnp.cos(pd), jnp.sin(pd)
+        c = params["tuning_threshold"]
+        ct, st = jnp.cos(target), jnp.sin(target)
+        cos_pd, sin_pd = u[0], u[1]
+        y = jnp.maximum(ct * cos_pd + st * sin_pd - c, 0.0) / (1 - c) * working * drive
         y2 = y * y
-        a, b, c = y2 @ (cos_pd * cos_pd), y2 @ (cos_pd * sin_pd), y2 @ (sin_pd * sin_pd)
+        a, b, cc = y2 @ (cos_pd * cos_pd), y2 @ (cos_pd * sin_pd), y2 @ (sin_pd * sin_pd)
         l11 = jnp.sqrt(a + 1e-12)
         l21 = b / l11
-        l22 = jnp.sqrt(jnp.maximum(c - l21 * l21, 0.0) + 1e-12)
+        l22 = jnp.sqrt(jnp.maximum(cc - l21 * l21, 0.0) + 1e-12)
         noise = params["noise"] * jnp.stack([l11 * z[0], l21 * z[0] + l22 * z[1]])
-        scale = 4.0 / self.n_cells  # a full healthy population gives |v| ~ 1
+        scale = 1.0 / (_population_density(c) * self.n_cells)  # a full healthy map gives |v| ~ 1
         mean = jnp.stack([y @ cos_pd, y @ sin_pd])
         v = scale * cst * (mean + noise) + params["motor_noise"] * eta
         return y, _wrap(target - jnp.arctan2(v[1], v[0]))
 
-    def _learn(self, params, pd, y, err, target, plasticity, error_gain):
-        step = params["alpha_error"] * error_gain * err * y + params["alpha_use"] * _wrap(target - pd) * y
-        return jnp.mod(pd + plasticity * step, TWO_PI)
+    def _learn(self, params, pd, u, y, err, target, plasticity, error_gain):
+        """Han et al.'s rule on angles `pd`, with the unit vectors `u` rotated alongside (steps
+        are < 0.01 rad, so cos/sin of the step to 2nd/3rd order are exact to float32)."""
+        d = plasticity * (
+            params["alpha_error"] * error_gain * err * y + params["alpha_use"] * _wrap(target - pd) * y
+        )
+        cd, sd = 1.0 - 0.5 * d * d, d - d * d * d / 6.0
+        u = jnp.stack([u[0] * cd - u[1] * sd, u[1] * cd + u[0] * sd])
+        return jnp.mod(pd + d, TWO_PI), u
 
     def _update_value(self, params, value, arm, target, reward, gate):
         """Delta rule: Q = w.phi/sum(phi), dw = eta (r - Q) phi/max(phi) (peak step eta (r - Q))."""
@@ -239,14 +278,18 @@ class Motor:
         pd = jax.random.uniform(key, (2, self.n_cells), maxval=TWO_PI)
         return State(
             fast={},
-            plastic={"pd": pd, "value": jnp.full((2, self.n_basis), 0.9), "home": pd},
+            plastic={"pd": pd, "value": jnp.full((2, self.n_basis), 0.9)},
             structural={
                 "alive": jnp.ones((2, self.n_cells)),
                 "silenced": jnp.zeros((2, self.n_cells)),
                 "cst": jnp.ones(2),
                 "cst_target": jnp.ones(2),
             },
-            slow={"day": jnp.float32(0.0), "forced": jnp.float32(0.0), "use_share": jnp.float32(0.5)},
+            slow={
+                "day": jnp.float32(0.0),
+                "forced": jnp.float32(0.0),
+                "use_days": jnp.full(WEEK, 0.5, jnp.float32),
+            },
         )
 
     def _target(self, task: Array, u: Array) -> Array:
@@ -261,9 +304,11 @@ class Motor:
         s = state.structural
         target = self._target(stimulus.task, jax.random.uniform(k_t))
         working = s["alive"][0] * (1.0 - s["silenced"][0])
+        pd0 = state.plastic["pd"][0]
+        u0 = _unit(pd0)
         y, err = self._reach(
             params,
-            state.plastic["pd"][0],
+            u0,
             working,
             s["cst"][0],
             target,
@@ -272,20 +317,12 @@ class Motor:
             stimulus.intensity * modulation.drive,
         )
         err = err * modulation.movement  # an imagined reach has no visible outcome
-        pd = (
-            state.plastic["pd"]
-            .at[0]
-            .set(
-                self._learn(
-                    params, state.plastic["pd"][0], y, err, target, modulation.plasticity, modulation.error
-                )
-            )
-        )
+        new0, _ = self._learn(params, pd0, u0, y, err, target, modulation.plasticity, modulation.error)
         value = self._update_value(
             params, state.plastic["value"], 0, target, self._reward(params, err), modulation.movement
         )
         return state._replace(
-            plastic={**state.plastic, "pd": pd, "value": value},
+            plastic={**state.plastic, "pd": state.plastic["pd"].at[0].set(new0), "value": value},
             slow={**state.slow, "forced": modulation.forced_use},
         )
 
@@ -299,38 +336,32 @@ class Motor:
         etas = jax.random.normal(k_eta, (r, 2))
         s = state.structural
         working = s["alive"] * (1.0 - s["silenced"])
+        pd = state.plastic["pd"]
 
         def reach(carry, xs):
-            pd, value = carry
+            pd, u, value = carry
             target, uc, uf, xi, eta = xs
             q = self._q(params, value, target)
             p_aff = jax.nn.sigmoid(params["beta"] * (q[0] - q[1]))
             arm = jnp.where((uf < forced) | (uc < p_aff), 0, 1)
-            y, err = self._reach(params, pd[arm], working[arm], s["cst"][arm], target, xi, eta, 1.0)
-            pd = pd.at[arm].set(self._learn(params, pd[arm], y, err, target, 1.0, 1.0))
+            y, err = self._reach(params, u[arm], working[arm], s["cst"][arm], target, xi, eta, 1.0)
+            pd_a, u_a = self._learn(params, pd[arm], u[arm], y, err, target, 1.0, 1.0)
             value = self._update_value(params, value, arm, target, self._reward(params, err), 1.0)
-            return (pd, value), arm == 0
+            return (pd.at[arm].set(pd_a), u.at[arm].set(u_a), value), arm == 0
 
-        (pd, value), used = jax.lax.scan(
-            reach, (state.plastic["pd"], state.plastic["value"]), (targets, u_choice, u_force, xis, etas)
+        (pd, _, value), used = jax.lax.scan(
+            reach, (pd, _unit(pd), state.plastic["value"]), (targets, u_choice, u_force, xis, etas)
         )
         return state._replace(plastic={**state.plastic, "pd": pd, "value": value}), used.mean()
 
     def _recover(self, params, state: State, key: Array) -> State:
-        """One day of spontaneous biological recovery (silenced cells, CST output) and of the
-        relaxation of tunings toward their home directions."""
+        """One day of spontaneous biological recovery: silenced cells return, CST output relaxes
+        to its recoverable level (time constant `recovery_tau_days`)."""
         s = state.structural
         p = 1.0 - jnp.exp(-1.0 / params["recovery_tau_days"])
         back = jax.random.uniform(key, s["silenced"].shape) < p
         cst = s["cst_target"] + (s["cst"] - s["cst_target"]) * jnp.exp(-1.0 / params["recovery_tau_days"])
-        pd, home = state.plastic["pd"], state.plastic["home"]
-        gap = _wrap(pd - home)
-        pd = jnp.mod(home + gap * jnp.exp(-1.0 / params["anchor_tau_days"]), TWO_PI)
-        home = jnp.mod(home + gap * (1.0 - jnp.exp(-1.0 / params["consolidation_tau_days"])), TWO_PI)
-        return state._replace(
-            structural={**s, "silenced": s["silenced"] * (1.0 - back), "cst": cst},
-            plastic={**state.plastic, "pd": pd, "home": home},
-        )
+        return state._replace(structural={**s, "silenced": s["silenced"] * (1.0 - back), "cst": cst})
 
     def offline(
         self, params: dict[str, Array], state: State, hours: Array, context: Context, key: Array
@@ -342,40 +373,38 @@ class Motor:
         first = state.slow["day"].astype(jnp.int32)
         n_days = context.day - first
 
-        def one_day(i: Array, carry: tuple[State, Array]) -> tuple[State, Array]:
-            st, _ = carry
+        def one_day(i: Array, st: State) -> State:
             k = jax.random.fold_in(context.stream, first + i + 1)
             k_rec, k_life = jax.random.split(k)
             st = self._recover(params, st, k_rec)
             forced = jnp.where(i == 0, st.slow["forced"], 0.0)
             st, share = self._daily_life(params, st, forced, k_life)
-            return st, share
+            days = jnp.roll(st.slow["use_days"], 1).at[0].set(share)
+            return st._replace(slow={**st.slow, "use_days": days})
 
-        state, share = jax.lax.fori_loop(0, n_days, one_day, (state, state.slow["use_share"]))
+        state = jax.lax.fori_loop(0, n_days, one_day, state)
         return state._replace(
             slow={
                 **state.slow,
                 "day": context.day.astype(jnp.float32),
-                "use_share": share,
                 "forced": jnp.where(n_days > 0, 0.0, state.slow["forced"]),
             }
         )
 
     def assess(self, params: dict[str, Array], state: State, key: Array) -> dict[str, Array]:
         s = state.structural
-        m = 8  # noisy repetitions per test direction
+        m = max(1, 128 // self.n_test)  # noisy repetitions per test direction (128 reaches in all)
         targets = (jnp.arange(self.n_test) + 0.5) * TWO_PI / self.n_test
         k_xi, k_eta = jax.random.split(key)
         xi = jax.random.normal(k_xi, (self.n_test, m, 2))
         eta = jax.random.normal(k_eta, (self.n_test, m, 2))
         working = s["alive"][0] * (1.0 - s["silenced"][0])
+        u0 = _unit(state.plastic["pd"][0])
 
         def err_at(target, xi_t, eta_t):
-            return jax.vmap(
-                lambda a, b: self._reach(
-                    params, state.plastic["pd"][0], working, s["cst"][0], target, a, b, 1.0
-                )[1]
-            )(xi_t, eta_t)
+            return jax.vmap(lambda a, b: self._reach(params, u0, working, s["cst"][0], target, a, b, 1.0)[1])(
+                xi_t, eta_t
+            )
 
         errs = jnp.abs(jax.vmap(err_at)(targets, xi, eta))  # [n_test, m]
         err_dir = jnp.degrees(errs.mean(axis=1))
@@ -385,13 +414,14 @@ class Motor:
         fm = 66.0 * s["cst"][0] * acc
         pd = state.plastic["pd"][0]
         in_q1 = (pd < math.pi / 2).astype(jnp.float32)
-        share = state.slow["use_share"]
+        share = state.slow["use_days"].mean()
         return {
             "error_q1": per_q[0],
             "error_q2": per_q[1],
             "error_q3": per_q[2],
             "error_q4": per_q[3],
             "use_share": share,
+            "use_day": state.slow["use_days"][0],
             "mal_like": jnp.minimum(5.0, 10.0 * share),
             "fm_ue_like": fm,
             "arat_like": 57.0 * (fm / 66.0) ** 1.5,

@@ -162,16 +162,34 @@ def spines_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> lis
 MODEL_FIGURES = {"pathway": pathway_figures, "spines": spines_figures}
 
 
-def _arm_doses(run: Path) -> dict[str, int]:
+def _arm_doses(run: Path) -> tuple[dict[str, int], int | None]:
     """Total repetitions per arm when the arms form a dose sweep (every arm with a protocol uses
-    the same single intervention); empty otherwise, e.g. CIMT against usual care."""
+    the same single intervention), and the day the last therapy block ends; empty otherwise,
+    e.g. CIMT against usual care."""
     from neurorehab.config import compile_scenario, parse_scenario
 
     scenario = parse_scenario(json.loads((run / "manifest.json").read_text())["scenario"])
     kinds = {b.intervention for arm in scenario.arms for b in arm.protocol}
     if len(kinds) != 1:
-        return {}
-    return {a.name: int(np.asarray(a.calendar.n_trials).sum()) for a in compile_scenario(scenario).arms}
+        return {}, None
+    end = max(b.start_day + b.n_days for arm in scenario.arms for b in arm.protocol)
+    doses = {a.name: int(np.asarray(a.calendar.n_trials).sum()) for a in compile_scenario(scenario).arms}
+    return doses, end
+
+
+def per_patient(run: Path, measure: str, arm: str, day: int) -> np.ndarray:
+    """One measure of every non-failed patient of an arm on the first assessment on or after `day`
+    (patients in id order)."""
+    rows = query(
+        run,
+        f"""
+        with first as (select min(day) as d from results
+                       where arm = '{arm}' and measure = '{measure}' and day >= {int(day)})
+        select value from results, first
+        where arm = '{arm}' and measure = '{measure}' and day = first.d and failure = 0
+        order by patient""",
+    ).fetchall()
+    return np.asarray([r[0] for r in rows], float)
 
 
 def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -215,27 +233,50 @@ def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list
         )
         fig.tight_layout()
         out.append(("Tuning of both cortices", png(fig)))
-    doses = _arm_doses(run)
-    if len({d for a, d in doses.items() if a in arms}) >= 3:
-        use, err = summary(run, "use_share"), summary(run, "error_q1")
-        xs, end_use, end_err = [], [], []
-        for arm in arms:
-            if arm in use:
-                xs.append(doses[arm])
-                end_use.append(use[arm]["mean"][-1])
-                end_err.append(err[arm]["mean"][-1] if arm in err else np.nan)
-        order = np.argsort(xs)
-        fig, ax = plt.subplots(figsize=(6.5, 3.6))
-        ax.plot(np.asarray(xs)[order], np.asarray(end_use)[order], "-o", color=COLORS[0], label="use share")
-        ax.set_xscale("symlog", linthresh=100)
-        ax.set_xlabel("total therapy repetitions")
-        ax.set_ylabel("affected-arm use at the end", color=COLORS[0])
-        ax2 = ax.twinx()
-        ax2.plot(np.asarray(xs)[order], np.asarray(end_err)[order], "-s", color=COLORS[1])
-        ax2.set_ylabel("error, affected quadrant (deg)", color=COLORS[1])
-        ax.set_title("Dose-response at the end of follow-up")
+    doses, end = _arm_doses(run)
+    shown = [a for a in arms if a in doses]
+    if end is not None and len({doses[a] for a in shown}) >= 3:
+        from neurorehab.cohort import dose_threshold
+
+        last = max(summary(run, "use_share")[shown[0]]["day"])
+        # use_share covers the past week: a week after therapy ends, it is the first week's use
+        after = [per_patient(run, "use_share", a, end + 7) for a in shown]
+        later = [per_patient(run, "use_share", a, last) for a in shown]
+        err = [per_patient(run, "error_q1", a, end) for a in shown]
+        n = min(len(x) for x in after + later + err)
+        th = dose_threshold(
+            np.asarray([doses[a] for a in shown]),
+            np.stack([x[:n] for x in after]),
+            np.stack([x[:n] for x in later]),
+            np.stack([x[:n] for x in err]),
+        )
+        x = np.maximum(th.doses, 1.0)
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 3.8))
+        ax.plot(x, th.losing, "-o", color=COLORS[1], label="keep losing use")
+        ax.plot(x, th.gaining, "-s", color=COLORS[2], label="keep gaining use")
+        ax.axhline(0.5, color="#999999", lw=0.8)
+        if np.isfinite(th.threshold):
+            ax.axvline(max(th.threshold, 1.0), color="k", ls="--", lw=1)
+            ax.set_title(
+                f"Threshold ~{th.threshold:.0f} repetitions "
+                f"(error after therapy {th.error_at_threshold:.0f} deg)",
+                fontsize=10,
+            )
+        else:
+            ax.set_title("No threshold within the doses swept", fontsize=10)
+        ax.set_xscale("log")
+        ax.set_xlabel("total therapy repetitions (0 drawn at 1)")
+        ax.set_ylabel(f"share of patients, day {end + 7} to {int(last)}")
+        ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-        out.append(("Dose-response", png(fig)))
+        ax2.plot(x, th.error_after, "-s", color=COLORS[0])
+        ax2.set_xscale("log")
+        ax2.set_xlabel("total therapy repetitions (0 drawn at 1)")
+        ax2.set_ylabel("affected-quadrant error after therapy (deg)")
+        ax2.grid(alpha=0.3)
+        fig.suptitle("Dose-response: does spontaneous use keep growing after therapy ends?", fontsize=11)
+        fig.tight_layout()
+        out.append(("Dose-response and threshold", png(fig)))
     return out
 
 
