@@ -1,14 +1,14 @@
 """Cohort throughput, memory and the machine's limit (bench/suite.py runs each in a fresh process).
 
 ``python bench/cohort.py run MODEL N`` simulates N patients of `motor` (12 weeks: lesion on day
-1, two weeks of task practice, 100 daily-life reaches every day) or `pathway` (70 days, 30
+1, two weeks of task practice, 200 daily-life reaches every day) or `pathway` (70 days, 30
 sessions) through ``neurorehab.core.simulate`` and prints one JSON line: end to end (process
 start to results), steady (a second call, compiled; for N <= --steady-max), peak resident
 memory, and the state bytes of one patient.
 
 ``python bench/cohort.py limit`` measures the machine's float32 matrix throughput (a 2,048^3
 matmul, all cores) and memory bandwidth (a 256 MiB copy), and the arithmetic rate of the cohort
-hot loop: `motor`'s daily-life reach (the scan body that the 12 weeks repeat 8,400 times per
+hot loop: `motor`'s daily-life reach (the scan body that the 12 weeks repeat 16,800 times per
 patient), its FLOPs per reach from XLA's cost analysis, timed over 1,000 patients.
 """
 
@@ -122,7 +122,7 @@ def limit() -> dict:
     return {
         "matmul_gflops": matmul_flops / 1e9,
         "bandwidth_gbs": bandwidth / 1e9,
-        "hot_loop": "motor daily-life reaches, 1,000 patients x 100 reaches",
+        "hot_loop": f"motor daily-life reaches, 1,000 patients x {model.daily_reaches} reaches",
         "hot_loop_flops_per_reach": cost["flops"] / n,
         "hot_loop_flops_per_day": flops_day,
         "hot_loop_s_per_day": seconds,

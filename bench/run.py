@@ -100,7 +100,7 @@ def main() -> None:
     ]
     lines += [
         "",
-        "motor, 12 weeks (Motor(): 2 x 200 cells, 100 daily-life reaches a day; therapy 10 x 100 reps)",
+        "motor, 12 weeks (Motor(): 2 x 200 cells, 200 daily-life reaches a day; therapy 10 x 100 reps)",
         "",
         "| patients | end to end (s) | steady (s) | patients/s steady |",
         "|---:|---:|---:|---:|",

@@ -237,7 +237,11 @@ def cohort(cfg: argparse.Namespace) -> dict:
             res["mib_per_patient"] = (res["peak_rss_mib"] - base) / (n - 1) if n > 1 else None
             rows.append(res)
     motor_10k = [r for r in rows if r["model"] == "motor" and r["patients"] == 10_000]
+    motor_1k = [r for r in rows if r["model"] == "motor" and r["patients"] == 1000]
     bars = [
+        bar("motor, 1,000 patients x 12 weeks, end to end (issue 3)", r["end_to_end_s"], 60, False, " s")
+        for r in motor_1k
+    ] + [
         bar("motor, 10,000 patients, peak memory", r["peak_rss_mib"] / 1024, 4, False, " GiB")
         for r in motor_10k
     ]

@@ -207,3 +207,16 @@ def test_bilateral_training_drives_the_affected_cortex_harder():
     uni = _run([Block("task-practice", 14, 14, 5, 20, task=1)], days=[0, 28], duration=28)
     assert bil["cells_q1"][28].mean() > uni["cells_q1"][28].mean() + 0.01
     assert bil["error_q1"][28].mean() < uni["error_q1"][28].mean() - 2.0
+
+
+def test_target_coverage_matters():
+    # Han et al. 2008 (SCIENCE.md 2): practising only the lesioned quadrant can collapse tuning.
+    # At a high dose (300 reaches a session, 4 weeks), quadrant-1 practice pulls more than the
+    # healthy quarter of cells into it and leaves larger errors there and next to it than the
+    # same dose spread over all directions, and less spontaneous use.
+    blocks = {t: [Block("task-practice", 14, 28, 5, 300, task=t)] for t in (0, 1)}
+    every, q1 = (_run(blocks[t], days=[0, 42], duration=42) for t in (0, 1))
+    assert q1["cells_q1"][42].mean() > 0.26 > every["cells_q1"][42].mean()
+    for q in (1, 2, 4):
+        assert q1[f"error_q{q}"][42].mean() > every[f"error_q{q}"][42].mean() + 2.0
+    assert q1["use_share"][42].mean() < every["use_share"][42].mean() - 0.05

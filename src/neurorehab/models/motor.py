@@ -220,13 +220,10 @@ class Motor:
 
     # --- pieces -------------------------------------------------------------------------
     def _phi(self, params: dict[str, Array], theta: Array) -> Array:
+        """Value bases at a direction, normalised to sum 1 (so Q = w . phi)."""
         centres = jnp.arange(self.n_basis) * TWO_PI / self.n_basis
-        return jnp.exp(-(_wrap(theta - centres) ** 2) / (2 * params["basis_width"] ** 2))
-
-    def _q(self, params: dict[str, Array], value: Array, theta: Array) -> Array:
-        """Values of both arms for a target: [2]."""
-        phi = self._phi(params, theta)
-        return value @ phi / phi.sum()
+        phi = jnp.exp(-(_wrap(theta - centres) ** 2) / (2 * params["basis_width"] ** 2))
+        return phi / phi.sum()
 
     def _reach(self, params, u, working, cst, target, z, eta, drive):
         """One reach of one cortex with unit vectors `u` [2, N]: activities [N], signed error (rad).
@@ -263,10 +260,8 @@ class Motor:
         u = jnp.stack([u[0] * cd - u[1] * sd, u[1] * cd + u[0] * sd])
         return jnp.mod(pd + d, TWO_PI), u
 
-    def _update_value(self, params, value, arm, target, reward, gate):
-        """Delta rule: Q = w.phi/sum(phi), dw = eta (r - Q) phi/max(phi) (peak step eta (r - Q))."""
-        phi = self._phi(params, target)
-        phi = phi / phi.sum()
+    def _update_value(self, params, value, arm, phi, reward, gate):
+        """Delta rule: Q = w.phi, dw = eta (r - Q) phi/max(phi) (peak step eta (r - Q))."""
         q = value[arm] @ phi
         return value.at[arm].add(gate * params["value_rate"] * (reward - q) * phi / jnp.max(phi))
 
@@ -319,7 +314,12 @@ class Motor:
         err = err * modulation.movement  # an imagined reach has no visible outcome
         new0, _ = self._learn(params, pd0, u0, y, err, target, modulation.plasticity, modulation.error)
         value = self._update_value(
-            params, state.plastic["value"], 0, target, self._reward(params, err), modulation.movement
+            params,
+            state.plastic["value"],
+            0,
+            self._phi(params, target),
+            self._reward(params, err),
+            modulation.movement,
         )
         return state._replace(
             plastic={**state.plastic, "pd": state.plastic["pd"].at[0].set(new0), "value": value},
@@ -341,12 +341,13 @@ class Motor:
         def reach(carry, xs):
             pd, u, value = carry
             target, uc, uf, xi, eta = xs
-            q = self._q(params, value, target)
+            phi = self._phi(params, target)
+            q = value @ phi
             p_aff = jax.nn.sigmoid(params["beta"] * (q[0] - q[1]))
             arm = jnp.where((uf < forced) | (uc < p_aff), 0, 1)
             y, err = self._reach(params, u[arm], working[arm], s["cst"][arm], target, xi, eta, 1.0)
             pd_a, u_a = self._learn(params, pd[arm], u[arm], y, err, target, 1.0, 1.0)
-            value = self._update_value(params, value, arm, target, self._reward(params, err), 1.0)
+            value = self._update_value(params, value, arm, phi, self._reward(params, err), 1.0)
             return (pd.at[arm].set(pd_a), u.at[arm].set(u_a), value), arm == 0
 
         (pd, _, value), used = jax.lax.scan(

@@ -197,7 +197,9 @@ def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list
     dose-response."""
     out = []
     if snapshots:
-        shown = [a for a in arms if a in snapshots][:4]
+        have = [a for a in arms if a in snapshots]
+        # at most 4 rows, spread over the arms (a dose sweep: lowest, two between, highest)
+        shown = [have[i] for i in sorted({round(k * (len(have) - 1) / 3) for k in range(4)})] if have else []
         panels = [
             ("affected cortex", 0, ("baseline",)),
             ("affected, after injury", 0, ("after injury", "baseline")),
