@@ -3,8 +3,9 @@
 Source: Han, Arbib & Schweighofer 2008 (PLoS Comput Biol 4:e1000133, "Stroke rehabilitation
 reaches a threshold"), built from its equations as SCIENCE.md section 2 gives them; no code was
 copied from any re-implementation. Two motor cortices, each a population of cosine-tuned cells
-driving the opposite arm; y_i = [cos(theta_d - theta_i) - c]+ / (1 - c) with multiplicative
-noise 0.15 (c = 0 is Han et al.'s rectified cosine; see `tuning_threshold`); the reach direction
+driving the opposite arm; y_i = [cos(theta_d - theta_i) - k m]+ / ((1 - k) m) with
+multiplicative noise 0.15, m the peak drive of the working cells (recruitment by lateral
+inhibition; k = 0 is Han et al.'s rectified cosine; see `tuning_threshold`); the reach direction
 is the population vector (the cells' noise enters it as its exact 2-D Gaussian projection); the
 cortex that moved learns by an error term and a use term,
 dtheta_i = a_err (theta_d - theta_reach) y_i + a_use (theta_d - theta_i) y_i. An arm-choice
@@ -59,12 +60,12 @@ INFO = ModelInfo(
         "beta": ParamSpec(10.0, "1/value", _HAN, "softmax inverse temperature of arm choice", 0.0, 1e3),
         "value_rate": ParamSpec(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
         "reward_width": ParamSpec(
-            0.5,
+            0.35,
             "rad",
             "calibrated: the re-implementation's 0.2 rad makes the arm choice blind to any error "
-            "above ~6 deg (reward 0.4 at 10 deg against 0.95 for the other arm, a 1:50 choice at "
-            "beta 10); 0.5 rad places Han et al.'s threshold at a post-therapy error near 10 deg, "
-            "in the 10-20 deg range SCIENCE.md 2 gives",
+            "above ~6 deg (reward 0.47 at 10 deg against 0.99 for the other arm, a 1:180 choice "
+            "at beta 10); 0.35 rad places Han et al.'s threshold at a post-therapy error of "
+            "~16 deg, in the 10-20 deg range SCIENCE.md 2 gives",
             "reward = exp(-err^2 / width^2)",
             1e-3,
             3.0,
@@ -87,18 +88,20 @@ INFO = ModelInfo(
             2.0,
         ),
         "tuning_threshold": ParamSpec(
-            0.5,
-            "cosine drive",
-            "calibrated (0 is Han et al.'s rectified cosine): with 0, the use term, driven by "
-            "every cell within 90 deg of each target, clumps a healthy map within months of daily "
-            "use (healthy-quadrant error 4 to 21 deg over 20 weeks) and the lesion leaves ~13 deg "
-            "in the adjacent quadrants; 0.5 keeps the map stable without any added stabiliser, "
-            "halves the adjacent error and makes the post-therapy threshold appear "
-            "(docs/models/motor.md). M1 tuning is often narrower than a cosine (Amirikian & "
-            "Georgopoulos 2000)",
-            "a cell fires, and learns, by [cos(theta_d - theta_i) - c]+ / (1 - c)",
+            0.7,
+            "fraction of the peak drive",
+            "calibrated (0 is Han et al.'s rectified cosine): lateral inhibition recruits, for "
+            "each reach, the cells driven above 0.7 of the best-driven working cell, with "
+            "activity normalised to that peak (divisive normalisation: Carandini & Heeger 2012). "
+            "With 0, the use term, driven by every cell within 90 deg of each target, clumps a "
+            "healthy map within months (healthy-quadrant error 4 to 21 deg over 20 weeks) and the "
+            "lesion leaves 12 deg in the adjacent quadrants; 0.7 keeps the map stable with no "
+            "added stabiliser, leaves ~4 deg there and ~29 deg in the lesioned quadrant, whose "
+            "surviving neighbours still fire (and learn) at full strength for its targets "
+            "(docs/models/motor.md)",
+            "y_i = [cos(theta_d - theta_i) - k m]+ / ((1 - k) m), m = max_j cos(theta_d - theta_j)",
             0.0,
-            0.9,
+            0.95,
         ),
         "basis_width": ParamSpec(
             0.4, "rad", "illustrative: 16 overlapping bases", "SD of the value bases", 0.05, 3.0
@@ -194,7 +197,8 @@ def _unit(pd: Array) -> Array:
 
 def _population_density(c: Array) -> Array:
     """|population vector| per cell of a full uniform map, (1/2pi) int y(x) cos x dx for
-    y = [cos x - c]+ / (1 - c): normalises the vector so a healthy reach has length ~1."""
+    y = [cos x - c]+ / (1 - c) (a full map's peak drive is 1): normalises the vector so a
+    healthy reach has length ~1."""
     a = jnp.arccos(c)
     return (a + 0.5 * jnp.sin(2 * a) - 2 * c * jnp.sin(a)) / (TWO_PI * (1 - c))
 
@@ -228,24 +232,27 @@ class Motor:
     def _reach(self, params, u, working, cst, target, z, eta, drive):
         """One reach of one cortex with unit vectors `u` [2, N]: activities [N], signed error (rad).
 
-        y_i = [cos(theta_d - theta_i) - c]+ / (1 - c) (cos by a dot product with the target's unit
-        vector: no trigonometry per cell). The cells' multiplicative noise, y_i (1 + sigma xi_i),
-        enters the population vector as its exact projection: sigma sum_i y_i xi_i u_i is a 2-D
-        Gaussian with covariance sigma^2 sum_i y_i^2 u_i u_i^T, drawn from two normals `z`
-        instead of N (the rectification of 1 + sigma xi < 0 has probability ~1e-11 at sigma
-        0.15). Learning uses the mean activities, whose per-cell noise averages out over reaches.
+        y_i = [cos(theta_d - theta_i) - k m]+ / ((1 - k) m), m the peak drive over working cells
+        (cos by a dot product with the target's unit vector: no trigonometry per cell). The
+        cells' multiplicative noise, y_i (1 + sigma xi_i), enters the population vector as its
+        exact projection: sigma sum_i y_i xi_i u_i is a 2-D Gaussian with covariance
+        sigma^2 sum_i y_i^2 u_i u_i^T, drawn from two normals `z` instead of N (the
+        rectification of 1 + sigma xi < 0 has probability ~1e-11 at sigma 0.15). Learning uses
+        the mean activities, whose per-cell noise averages out over reaches.
         """
-        c = params["tuning_threshold"]
+        k = params["tuning_threshold"]
         ct, st = jnp.cos(target), jnp.sin(target)
         cos_pd, sin_pd = u[0], u[1]
-        y = jnp.maximum(ct * cos_pd + st * sin_pd - c, 0.0) / (1 - c) * working * drive
+        drive_i = ct * cos_pd + st * sin_pd  # cos(theta_d - theta_i)
+        peak = jnp.maximum(jnp.max(jnp.where(working > 0, drive_i, -1.0)), 0.05)
+        y = jnp.maximum(drive_i - k * peak, 0.0) / ((1 - k) * peak) * working * drive
         y2 = y * y
         a, b, cc = y2 @ (cos_pd * cos_pd), y2 @ (cos_pd * sin_pd), y2 @ (sin_pd * sin_pd)
         l11 = jnp.sqrt(a + 1e-12)
         l21 = b / l11
         l22 = jnp.sqrt(jnp.maximum(cc - l21 * l21, 0.0) + 1e-12)
         noise = params["noise"] * jnp.stack([l11 * z[0], l21 * z[0] + l22 * z[1]])
-        scale = 1.0 / (_population_density(c) * self.n_cells)  # a full healthy map gives |v| ~ 1
+        scale = 1.0 / (_population_density(k) * self.n_cells)  # a full healthy map gives |v| ~ 1
         mean = jnp.stack([y @ cos_pd, y @ sin_pd])
         v = scale * cst * (mean + noise) + params["motor_noise"] * eta
         return y, _wrap(target - jnp.arctan2(v[1], v[0]))
@@ -270,7 +277,9 @@ class Motor:
 
     # --- contract ---------------------------------------------------------------------
     def init(self, params: dict[str, Array], key: Array) -> State:
-        pd = jax.random.uniform(key, (2, self.n_cells), maxval=TWO_PI)
+        # a uniform map without the chance gaps of independent draws: one cell per 1/N of the circle
+        jitter = jax.random.uniform(key, (2, self.n_cells))
+        pd = (jnp.arange(self.n_cells) + jitter) * (TWO_PI / self.n_cells)
         return State(
             fast={},
             plastic={"pd": pd, "value": jnp.full((2, self.n_basis), 0.9)},
