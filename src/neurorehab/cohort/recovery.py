@@ -12,6 +12,7 @@ at least half the rule's prediction); the result says which.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,34 +88,42 @@ class DoseThreshold:
 
 
 def dose_threshold(
-    doses: np.ndarray,
-    use_after: np.ndarray,
-    use_later: np.ndarray,
-    error_after: np.ndarray,
+    doses: Sequence[float] | np.ndarray,
+    use_after: Sequence[np.ndarray] | np.ndarray,
+    use_later: Sequence[np.ndarray] | np.ndarray,
+    error_after: Sequence[np.ndarray] | np.ndarray,
     *,
     tol: float = 0.02,
 ) -> DoseThreshold:
     """Find the post-therapy threshold of a dose sweep (Han, Arbib & Schweighofer 2008).
 
-    `use_after`, `use_later`, `error_after`: [doses, patients]: spontaneous use right after
-    therapy and at the end of follow-up, and the error right after therapy. `tol` ignores
-    changes within the measurement's own noise (for a weekly share of 200 reaches a day, one
-    SD is sqrt(0.25 / 1400) = 0.013). Patients near the healthy ceiling hold rather than gain,
-    so `losing` is what defines the threshold.
+    `use_after`, `use_later`, `error_after`: per dose, one value per patient (a [doses, patients]
+    array, or one 1-D array per dose when arms differ in size; the three agree patient by
+    patient within a dose): spontaneous use right after therapy and at the end of follow-up,
+    and the error right after therapy. `tol` ignores small changes: for weekly shares of 200
+    reaches a day (SD 0.013 each), 0.02 is about one SD of the difference of two, so ~16 % of
+    patients whose true use holds still count as losing (and as many as gaining) by chance.
+    Patients near the healthy ceiling hold rather than gain, so `losing` defines the threshold.
     """
     doses = np.asarray(doses, float)
-    arrays = [np.asarray(a, float) for a in (use_after, use_later, error_after)]
-    if doses.ndim != 1 or doses.size < 2 or any(a.shape[:1] != doses.shape or a.ndim != 2 for a in arrays):
+    rows = [[np.asarray(x, float) for x in a] for a in (use_after, use_later, error_after)]
+    if doses.ndim != 1 or doses.size < 2 or any(len(r) != doses.size for r in rows):
         raise ValueError(
-            f"need doses [D >= 2] and three [D, patients] arrays; got {doses.shape} and "
-            f"{[a.shape for a in arrays]}"
+            f"need doses [D >= 2] and three sequences of D patient arrays; got doses {doses.shape} "
+            f"and {[len(r) for r in rows]} rows"
         )
+    for i, (after, later, err) in enumerate(zip(*rows, strict=True)):
+        if after.ndim != 1 or after.size == 0 or after.shape != later.shape or after.shape != err.shape:
+            raise ValueError(
+                f"dose {doses[i]:g}: need three equal, non-empty 1-D patient arrays; got "
+                f"{after.shape}, {later.shape}, {err.shape}"
+            )
     order = np.argsort(doses)
     doses = doses[order]
-    after, later, err = (a[order] for a in arrays)
-    losing = (later < after - tol).mean(axis=1)
-    gaining = (later > after + tol).mean(axis=1)
-    err_mean = err.mean(axis=1)
+    after, later, err = ([r[i] for i in order] for r in rows)
+    losing = np.array([np.mean(b < a - tol) for a, b in zip(after, later, strict=True)])
+    gaining = np.array([np.mean(b > a + tol) for a, b in zip(after, later, strict=True)])
+    err_mean = np.array([e.mean() for e in err])
     threshold = error_at = float("nan")
     for i in range(len(doses) - 1):
         if losing[i] >= 0.5 > losing[i + 1]:

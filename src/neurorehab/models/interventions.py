@@ -74,8 +74,9 @@ INTERVENTIONS: dict[str, Intervention] = {
     "bilateral-training": Intervention(
         "bilateral arm training: both arms reach together in mirror symmetry; the affected arm "
         "moves with its own error feedback while the intact hemisphere's movement drives the "
-        "affected cortex through callosal coupling (drive 1.3; the less affected arm's own "
-        "practice is not modelled)",
+        "affected cortex through callosal coupling, modelled as a gain of 1.3 on its recruited "
+        "cells' activity (it recruits no extra cells: like practice at intensity 1.3); the less "
+        "affected arm's own practice is not modelled",
         gains=NEUTRAL._replace(drive=1.3),
         requires="two-limbs",
         source="Cauraugh & Summers 2005 (bilateral movement training, interhemispheric "

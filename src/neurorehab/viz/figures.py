@@ -177,19 +177,37 @@ def _arm_doses(run: Path) -> tuple[dict[str, int], int | None]:
     return doses, end
 
 
-def per_patient(run: Path, measure: str, arm: str, day: int) -> np.ndarray:
-    """One measure of every non-failed patient of an arm on the first assessment on or after `day`
-    (patients in id order)."""
+def per_patient(run: Path, measure: str, arm: str, day: int) -> dict[int, float]:
+    """One measure of every non-failed patient of an arm on the first assessment on or after
+    `day`: patient id -> value (empty when no assessment falls that late)."""
     rows = query(
         run,
         f"""
         with first as (select min(day) as d from results
                        where arm = '{arm}' and measure = '{measure}' and day >= {int(day)})
-        select value from results, first
+        select patient, value from results, first
         where arm = '{arm}' and measure = '{measure}' and day = first.d and failure = 0
         order by patient""",
     ).fetchall()
-    return np.asarray([r[0] for r in rows], float)
+    return {int(p): float(v) for p, v in rows}
+
+
+def _threshold_inputs(run: Path, arms: list[str], end: int, last: int) -> list[list[np.ndarray]] | None:
+    """Per arm, use a week after therapy, use on the last day and the error right after
+    therapy, of the same patients; None when an arm has none."""
+    out: list[list[np.ndarray]] = [[], [], []]
+    for arm in arms:
+        maps = [
+            per_patient(run, "use_share", arm, end + 7),
+            per_patient(run, "use_share", arm, last),
+            per_patient(run, "error_q1", arm, end),
+        ]
+        ids = sorted(set(maps[0]) & set(maps[1]) & set(maps[2]))
+        if not ids:
+            return None
+        for column, m in zip(out, maps, strict=True):
+            column.append(np.asarray([m[i] for i in ids]))
+    return out
 
 
 def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -197,7 +215,8 @@ def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list
     dose-response."""
     out = []
     if snapshots:
-        have = [a for a in arms if a in snapshots]
+        sweep, _ = _arm_doses(run)
+        have = sorted((a for a in arms if a in snapshots), key=lambda a: sweep.get(a, 0))
         # at most 4 rows, spread over the arms (a dose sweep: lowest, two between, highest)
         shown = [have[i] for i in sorted({round(k * (len(have) - 1) / 3) for k in range(4)})] if have else []
         panels = [
@@ -237,21 +256,18 @@ def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list
         out.append(("Tuning of both cortices", png(fig)))
     doses, end = _arm_doses(run)
     shown = [a for a in arms if a in doses]
-    if end is not None and len({doses[a] for a in shown}) >= 3:
+    use = summary(run, "use_share")
+    last = int(max((max(use[a]["day"]) for a in shown if a in use), default=-1))
+    # use_share covers the past week: a week after therapy ends, it is the first week's use
+    inputs = (
+        _threshold_inputs(run, shown, end, last)
+        if end is not None and last > end + 7 and len({doses[a] for a in shown}) >= 3
+        else None
+    )
+    if inputs is not None and end is not None:
         from neurorehab.cohort import dose_threshold
 
-        last = max(summary(run, "use_share")[shown[0]]["day"])
-        # use_share covers the past week: a week after therapy ends, it is the first week's use
-        after = [per_patient(run, "use_share", a, end + 7) for a in shown]
-        later = [per_patient(run, "use_share", a, last) for a in shown]
-        err = [per_patient(run, "error_q1", a, end) for a in shown]
-        n = min(len(x) for x in after + later + err)
-        th = dose_threshold(
-            np.asarray([doses[a] for a in shown]),
-            np.stack([x[:n] for x in after]),
-            np.stack([x[:n] for x in later]),
-            np.stack([x[:n] for x in err]),
-        )
+        th = dose_threshold([doses[a] for a in shown], *inputs)
         x = np.maximum(th.doses, 1.0)
         fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 3.8))
         ax.plot(x, th.losing, "-o", color=COLORS[1], label="keep losing use")
