@@ -195,12 +195,12 @@ def _unit(pd: Array) -> Array:
     return jnp.stack([jnp.cos(pd), jnp.sin(pd)], axis=-2)
 
 
-def _population_density(c: Array) -> Array:
+def _population_density(k: Array) -> Array:
     """|population vector| per cell of a full uniform map, (1/2pi) int y(x) cos x dx for
-    y = [cos x - c]+ / (1 - c) (a full map's peak drive is 1): normalises the vector so a
+    y = [cos x - k]+ / (1 - k) (a full map's peak drive is 1): normalises the vector so a
     healthy reach has length ~1."""
-    a = jnp.arccos(c)
-    return (a + 0.5 * jnp.sin(2 * a) - 2 * c * jnp.sin(a)) / (TWO_PI * (1 - c))
+    a = jnp.arccos(k)
+    return (a + 0.5 * jnp.sin(2 * a) - 2 * k * jnp.sin(a)) / (TWO_PI * (1 - k))
 
 
 WEEK = 7  # days behind the use share (the motor activity log asks about the past week)

@@ -214,9 +214,9 @@ def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list
     """Tuning of both cortices before and after (polar histograms) and, for dose sweeps,
     dose-response."""
     out = []
+    doses, end = _arm_doses(run)
     if snapshots:
-        sweep, _ = _arm_doses(run)
-        have = sorted((a for a in arms if a in snapshots), key=lambda a: sweep.get(a, 0))
+        have = sorted((a for a in arms if a in snapshots), key=lambda a: doses.get(a, 0))
         # at most 4 rows, spread over the arms (a dose sweep: lowest, two between, highest)
         shown = [have[i] for i in sorted({round(k * (len(have) - 1) / 3) for k in range(4)})] if have else []
         panels = [
@@ -254,17 +254,14 @@ def motor_figures(run: Path, arms: list[str], snapshots: dict[str, Any]) -> list
         )
         fig.tight_layout()
         out.append(("Tuning of both cortices", png(fig)))
-    doses, end = _arm_doses(run)
     shown = [a for a in arms if a in doses]
+    if end is None or len({doses[a] for a in shown}) < 3:
+        return out
     use = summary(run, "use_share")
     last = int(max((max(use[a]["day"]) for a in shown if a in use), default=-1))
     # use_share covers the past week: a week after therapy ends, it is the first week's use
-    inputs = (
-        _threshold_inputs(run, shown, end, last)
-        if end is not None and last > end + 7 and len({doses[a] for a in shown}) >= 3
-        else None
-    )
-    if inputs is not None and end is not None:
+    inputs = _threshold_inputs(run, shown, end, last) if last > end + 7 else None
+    if inputs is not None:
         from neurorehab.cohort import dose_threshold
 
         th = dose_threshold([doses[a] for a in shown], *inputs)
