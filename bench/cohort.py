@@ -31,24 +31,24 @@ def setup(model_name: str, n: int):
     if model_name == "motor":
         from neurorehab.models.motor import INFO, FocalLesion, Motor
 
-        model, injury = Motor(), FocalLesion()
+        model, injury = Motor(), (FocalLesion(),)
         cal = compile_calendar(
             [Block("task-practice", 14, 14, 5, 100)],
             duration_days=84,
             assess_days=list(range(0, 85, 7)),
-            n_tasks=len(INFO.tasks),
-            injury_day=1,
+            info=INFO,
+            event_days=[1],
         )
     else:
         from neurorehab.models.pathway import INFO, LoseB, Pathway
 
-        model, injury = Pathway(), LoseB()
+        model, injury = Pathway(), (LoseB(),)
         cal = compile_calendar(
             [Block("task-practice", 7, 42, 5, 100)],
             duration_days=70,
             assess_days=list(range(0, 71, 7)),
             n_tasks=2,
-            injury_day=1,
+            event_days=[1],
         )
     return model, injury, cal, default_params(INFO, n), jax.random.split(jax.random.key(0), n)
 
@@ -60,12 +60,12 @@ def run(model_name: str, n: int, steady_max: int) -> dict:
     from neurorehab.core.engine import auto_chunk, simulate
 
     model, injury, cal, params, keys = setup(model_name, n)
-    simulate(model, params, cal, keys, injury=injury)
+    simulate(model, params, cal, keys, events=injury)
     first = time.perf_counter() - t_start
     steady = None
     if n <= steady_max:
         t = time.perf_counter()
-        simulate(model, params, cal, keys, injury=injury)
+        simulate(model, params, cal, keys, events=injury)
         steady = time.perf_counter() - t
     one = jax.tree_util.tree_map(lambda x: x[0], params)
     shapes = jax.eval_shape(model.init, one, jax.random.key(0))

@@ -143,7 +143,7 @@ def main() -> None:
     import jax.numpy as jnp
     import numpy as np
 
-    from neurorehab.models import networks as nw
+    from neurorehab import networks as nw
 
     import_s = time.perf_counter() - t
     res = BENCHES[args.bench](args, jax, jnp, np, nw)

@@ -33,12 +33,12 @@ def one(n: int, chunk: int, repeats: int) -> dict:
     model, injury, cal, params, keys = setup("pathway", n)
     _batched.cache_clear()
     t = time.perf_counter()
-    simulate(model, params, cal, keys, injury=injury, chunk_size=chunk)
+    simulate(model, params, cal, keys, events=injury, chunk_size=chunk)
     first = time.perf_counter() - t
     steady = []
     for _ in range(repeats):
         t = time.perf_counter()
-        simulate(model, params, cal, keys, injury=injury, chunk_size=chunk)
+        simulate(model, params, cal, keys, events=injury, chunk_size=chunk)
         steady.append(time.perf_counter() - t)
     med = statistics.median(steady)
     return {
@@ -56,10 +56,10 @@ def motor(n: int) -> dict:
     """Issue 3's bar: a 12-week protocol (2 weeks of therapy, daily-life reaching every day)."""
     model, injury, cal, params, keys = setup("motor", n)
     t = time.perf_counter()
-    simulate(model, params, cal, keys, injury=injury)
+    simulate(model, params, cal, keys, events=injury)
     first = time.perf_counter() - t
     t = time.perf_counter()
-    simulate(model, params, cal, keys, injury=injury)
+    simulate(model, params, cal, keys, events=injury)
     steady = time.perf_counter() - t
     return {
         "patients": n,

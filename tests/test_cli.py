@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
+from neurorehab.models import models
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,8 +156,15 @@ def test_help_list_and_schema():
     for word in ("pathway", "spines", "lose-b", "task-practice", "varied-practice", "cluster_fraction"):
         assert word in res.stdout
     schema = json.loads(cli("schema").stdout)
-    assert "properties" in schema and "arms" in schema["properties"]
+    union = schema.get("oneOf") or schema.get("anyOf")
+    assert union and len(union) == len(models())  # one part per model
+    one = json.loads(cli("schema", "--model", "pathway").stdout)
+    assert "arms" in one["properties"] and one["properties"]["model"]["const"] == "pathway"
+    assert "[1/trial]" in json.dumps(one)  # learning_rate's unit
+    assert cli("schema", "--model", "nope").returncode == 2
     assert cli("list", "gadgets").returncode == 2
+    res = cli("list", "parameters", "--model", "pathway")
+    assert res.returncode == 0 and "learning_rate" in res.stdout and "fatigue_reps" in res.stdout
 
 
 def test_kill_9_then_resume_equals_uninterrupted(tmp_path):

@@ -23,7 +23,7 @@ GOOD = {
         "count": 5,
         "params": {"learning_rate": {"dist": "lognormal", "median": 0.01, "sd_log": 0.3}},
     },
-    "injury": {"kind": "lose-b", "day": 1},
+    "events": [{"kind": "lose-b", "day": 1}],
     "arms": [
         {
             "name": "practice",
@@ -101,7 +101,7 @@ def test_good_scenario_compiles_with_reproducible_patients():
             "finite number",
         ),
         (
-            {**GOOD, "model": "spines", "injury": None, "model_options": {"n_sites": 3}},
+            {**GOOD, "model": "spines", "events": [], "model_options": {"n_sites": 3}},
             "model_options.n_sites",
             "valid: 10..10000",
         ),
@@ -121,14 +121,43 @@ def test_good_scenario_compiles_with_reproducible_patients():
             "arms[0] (both).protocol",
             "two sessions fall on day 5",
         ),
-        ({**GOOD, "injury": {"kind": "cut", "day": 1}}, "injury.kind", "lose-b"),
-        (_block(repetitions=5, intervention="cimt"), "arms[0] (a).protocol[0].intervention", "two-limbs"),
+        ({**GOOD, "events": [{"kind": "cut", "day": 1}]}, "events[0].kind", "lose-b"),
+        (_block(repetitions=5, intervention="cimt"), "arms[0] (a).protocol[0].intervention", "not an intervention of pathway"),
         (
             _block(repetitions=5, intervention="error-augmented"),
             "arms[0] (a).protocol[0].intervention",
-            "error-feedback",
+            "it needs error",
         ),
-        ({**GOOD, "injury": {"kind": "lose-b", "day": 1, "severity": 1.5}}, "injury", "(0, 1]"),
+        (
+            {**GOOD, "events": [{"kind": "lose-b", "day": 1, "params": {"severity": 1.5}}]},
+            "events[0].params.severity",
+            "[0, 1]",
+        ),
+        (
+            {**GOOD, "events": [{"kind": "lose-b", "day": 1, "params": {"size": 0.5}}]},
+            "events[0].params.size",
+            "valid: ['severity']",
+        ),
+        (
+            {**GOOD, "events": [{"kind": "lose-b", "day": 1}, {"kind": "lose-b", "day": 9}]},
+            "events[1]",
+            "distinct `name`",
+        ),
+        (
+            _block(repetitions=5, intervention="tdcs", params={"priming": 9.0}),
+            "arms[0] (a).protocol[0].params.priming",
+            "[0, 2]",
+        ),
+        (
+            _block(repetitions=5, intervention="tdcs", params={"volts": 1.0}),
+            "arms[0] (a).protocol[0].params.volts",
+            "valid: ['priming']",
+        ),
+        (
+            {**GOOD, "patients": {"count": 2, "params": {"pain": 3.0}}},
+            "patients.params.pain",
+            "move it to patients.condition.pain",
+        ),
         ({**GOOD, "duration_days": 20}, "arms[0] (practice).protocol[0]", "after duration_days"),
         ({**GOOD, "arms": []}, "arms", "at least 1"),
         # Issue 4: protocol input that cannot be given, each refused naming the block.
@@ -203,17 +232,34 @@ def test_file_errors_are_plain(tmp_path):
 def test_schema_is_json_schema_with_every_field():
     schema = Scenario.model_json_schema()
     assert schema["additionalProperties"] is False
-    assert {"model", "patients", "arms", "seed", "injury", "assessments"} <= set(schema["properties"])
+    assert {"model", "patients", "arms", "seed", "events", "assessments"} <= set(schema["properties"])
     yaml.safe_dump(schema)  # serialisable
 
 
-def test_injury_severity_may_vary_between_patients():
+def test_event_parameters_may_vary_between_patients():
     data = {
         **GOOD,
-        "injury": {"kind": "lose-b", "day": 1, "severity": {"dist": "uniform", "low": 0.2, "high": 0.9}},
-    }
+        "events": [
+            {"kind": "lose-b", "day": 1, "name": "first",
+             "params": {"severity": {"dist": "uniform", "low": 0.2, "high": 0.9}}},
+            {"kind": "lose-b", "day": 30, "name": "second", "params": {"severity": 0.25}},
+        ],
+    }  # fmt: skip
     c = compile_scenario(parse_scenario(data))
-    sev = c.sample_params(list(range(20)))["injury_severity"]
+    first, second = c.sample_events(list(range(20)))
+    sev = first["severity"]
     assert len(set(sev.tolist())) == 20 and float(sev.min()) >= 0.2 and float(sev.max()) <= 0.9
-    fixed = compile_scenario(parse_scenario(GOOD)).sample_params([0, 1])
-    assert "injury_severity" not in fixed
+    assert set(second["severity"].tolist()) == {0.25}
+    assert "first.severity" in c.sample_traits([0, 1])
+
+
+def test_an_old_single_injury_still_loads():
+    # Scenarios written before `events:` keep working: the injury becomes an event named
+    # `injury`, and `severity` in strata, subgroups and correlations becomes injury.severity.
+    old = {**GOOD, "injury": {"kind": "lose-b", "day": 1, "severity": {"dist": "uniform", "low": 0.2, "high": 0.9}}}
+    del old["events"]
+    s = parse_scenario(old)
+    assert [(e.kind, e.day, e.label) for e in s.events] == [("lose-b", 1, "injury")]
+    new = {**GOOD, "events": [{"kind": "lose-b", "day": 1, "name": "injury",
+                               "params": {"severity": {"dist": "uniform", "low": 0.2, "high": 0.9}}}]}  # fmt: skip
+    assert s == parse_scenario(new)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from neurorehab.core import modulators
+from neurorehab.core import condition as modulators
 from neurorehab.core.engine import simulate, simulate_one
 from neurorehab.models import default_params
 from neurorehab.models.pathway import INFO as PATHWAY
@@ -25,10 +25,16 @@ PARAMS = default_params(INFO)
 
 
 def _run(blocks, days, params=None, probe_hours=()):
-    """Skill after each slot, and the slots' (day, hour); probes are empty sessions."""
-    probes = [Block("task-practice", d, 1, 7, 0, hour=h) for d, h in probe_hours]
-    cal = compile_calendar(blocks + probes, duration_days=max(days), assess_days=days, n_tasks=1)
-    measures, _, code = simulate_one(MODEL, {**PARAMS, **(params or {})}, cal, jax.random.key(0))
+    """Skill after each slot, and the slots' (day, hour): assessed after every session and at
+    the probes' clock times."""
+    sessions = [t for b in blocks for t in b.session_times()]
+    cal = compile_calendar(
+        blocks, duration_days=max(days), assess_days=days, n_tasks=1, assess_times=[*probe_hours, *sessions]
+    )
+    given = params or {}
+    condition = {k: v for k, v in given.items() if k in modulators.PARAMS}
+    model = {**PARAMS, **{k: v for k, v in given.items() if k not in modulators.PARAMS}}
+    measures, _, code = simulate_one(MODEL, model, cal, jax.random.key(0), condition=condition)
     assert int(code) == 0
     times = list(zip(np.asarray(cal.day).tolist(), (np.asarray(cal.minute) / 60).tolist(), strict=True))
     return {k: np.asarray(v) for k, v in measures.items()}, times
@@ -176,7 +182,10 @@ def test_techniques_table_names_only_real_interventions():
     """`neurorehab list techniques` must not promise an intervention that does not exist."""
     import re
 
+    from neurorehab.models import models
     from neurorehab.models.interventions import INTERVENTIONS, TECHNIQUES
+
+    every = set(INTERVENTIONS).union(*(info.interventions for info in models().values()))
 
     named = {
         n
@@ -185,5 +194,5 @@ def test_techniques_table_names_only_real_interventions():
         for n in m
         if n
     }
-    assert named and named <= set(INTERVENTIONS)
-    assert set(INTERVENTIONS) <= named  # and every intervention serves a named technique
+    assert named and named <= every  # generic ones, and the models' own
+    assert every <= named  # and every intervention serves a named technique

@@ -11,12 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from neurorehab.cohort import dose_threshold, proportional_recovery
+from neurorehab.models.motor import dose_threshold, proportional_recovery
 from neurorehab.core.engine import simulate
 from neurorehab.core.types import NEUTRAL, Stimulus
 from neurorehab.models import default_params
-from neurorehab.models.interventions import INTERVENTIONS
-from neurorehab.models.motor import INFO, FocalLesion, Motor, _unit
+from neurorehab.models.motor import INFO, FocalLesion, Motor
+from neurorehab.models.motor.model import _unit
 from neurorehab.models.protocol import Block, compile_calendar
 
 N = 48
@@ -25,11 +25,11 @@ DAYS = [0, 1, 2, 13, 28, 35, 84]
 
 def _run(blocks, overrides=None, n=N, days=DAYS, duration=84, injury=None):
     cal = compile_calendar(
-        blocks, duration_days=duration, assess_days=days, n_tasks=len(INFO.tasks), injury_day=1
+        blocks, duration_days=duration, assess_days=days, info=INFO, event_days=[1]
     )
     params = default_params(INFO, n, overrides or {"penumbra": 0.0})
     measures, codes = simulate(
-        Motor(), params, cal, jax.random.split(jax.random.key(4), n), injury=injury or FocalLesion()
+        Motor(), params, cal, jax.random.split(jax.random.key(4), n), events=(injury or FocalLesion(),)
     )
     assert np.all(codes == 0)
     return {k: dict(zip(days, v[:, cal.assess].T, strict=True)) for k, v in measures.items()}
@@ -117,9 +117,12 @@ def test_proportional_recovery_with_severe_non_fitters():
     # uniform on [0, 1] gives slope ~0.5 and a ratio SD ~0.29, and fails both checks below.
     n = 150
     severity = jax.random.uniform(jax.random.key(3), (n,), minval=0.1, maxval=1.0)
-    cal = compile_calendar([], duration_days=90, assess_days=[2, 90], n_tasks=5, injury_day=1)
-    params = {**default_params(INFO, n, {"cst_per_severity": 0.8}), "injury_severity": severity}
-    measures, _ = simulate(Motor(), params, cal, jax.random.split(jax.random.key(1), n), injury=FocalLesion())
+    cal = compile_calendar([], duration_days=90, assess_days=[2, 90], info=INFO, event_days=[1])
+    params = default_params(INFO, n, {"cst_per_severity": 0.8})
+    keys = jax.random.split(jax.random.key(1), n)
+    measures, _ = simulate(
+        Motor(), params, cal, keys, events=(FocalLesion(),), event_values=({"severity": severity},)
+    )
     fm = measures["fm_ue_like"][:, cal.assess]
     mep = measures["cst_gain"][:, cal.assess][:, 0] > 1.0 - INFO.params["cst_threshold"].default
     result = proportional_recovery(fm[:, 0], fm[:, 1], fitters=mep)
@@ -153,7 +156,8 @@ def test_imagery_and_mirror_change_tuning_without_outcome(name):
     model = Motor(n_cells=64)
     params = default_params(INFO)
     state = model.init(params, jax.random.key(0))
-    _, gains = INTERVENTIONS[name].session(0, 1, len(INFO.tasks))
+    neutral = {k: v.default for k, v in INFO.gains.items()}
+    gains = INFO.available_interventions()[name].modulation({}, neutral)
 
     def one_trial(modulation):
         stimulus = Stimulus(jnp.int32(1), jnp.float32(1.0))
@@ -161,7 +165,7 @@ def test_imagery_and_mirror_change_tuning_without_outcome(name):
             params, state, stimulus, jax.tree_util.tree_map(jnp.float32, modulation), jax.random.key(1)
         )
 
-    after, real = one_trial(gains), one_trial(NEUTRAL)
+    after, real = one_trial(gains), one_trial(NEUTRAL._replace(extra=neutral))
     assert not np.allclose(after.plastic["pd"][0], state.plastic["pd"][0])
     np.testing.assert_array_equal(after.plastic["value"], state.plastic["value"])
     assert not np.array_equal(real.plastic["value"], state.plastic["value"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neurorehab.core.engine import simulate
-from neurorehab.models.base import default_params
+from neurorehab.models import default_params
 from neurorehab.models.pathway import INFO, LoseB, Pathway
 from neurorehab.models.protocol import Block, compile_calendar
 
@@ -14,9 +14,9 @@ DAYS = [*list(range(0, 71, 7)), 1]
 
 def _run(reps, n=16):
     blocks = [Block("task-practice", 7, 42, 5, reps)] if reps else []
-    cal = compile_calendar(blocks, duration_days=70, assess_days=DAYS, n_tasks=2, injury_day=1)
+    cal = compile_calendar(blocks, duration_days=70, assess_days=DAYS, n_tasks=2, event_days=[1])
     measures, codes = simulate(
-        Pathway(), default_params(INFO, n), cal, jax.random.split(jax.random.key(3), n), injury=LoseB()
+        Pathway(), default_params(INFO, n), cal, jax.random.split(jax.random.key(3), n), events=(LoseB(),)
     )
     assert np.all(codes == 0)
     days = np.asarray(cal.day)

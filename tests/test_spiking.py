@@ -14,7 +14,7 @@ from scipy import linalg, stats
 
 from neurorehab.core import spiking
 from neurorehab.core import structural as sp
-from neurorehab.models import networks as nw
+from neurorehab import networks as nw
 
 
 def test_alpha_propagator_is_the_matrix_exponential():

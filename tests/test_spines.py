@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from neurorehab.core.engine import simulate
-from neurorehab.models.base import default_params
+from neurorehab.models import default_params
 from neurorehab.models.protocol import Block, compile_calendar
 from neurorehab.models.spines import INFO, Spines
 
@@ -21,7 +21,7 @@ DAYS = list(range(41))
 
 
 def _arm(blocks):
-    cal = compile_calendar(blocks, duration_days=40, assess_days=DAYS, n_tasks=len(INFO.tasks))
+    cal = compile_calendar(blocks, duration_days=40, assess_days=DAYS, info=INFO)
     measures, codes = simulate(
         Spines(), default_params(INFO, N), cal, jax.random.split(jax.random.key(11), N)
     )

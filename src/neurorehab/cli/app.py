@@ -223,52 +223,95 @@ def validate(scenario: Annotated[Path, typer.Argument(help="scenario YAML file")
 @app.command("list")
 def list_(
     what: Annotated[
-        str, typer.Argument(help="models, injuries, interventions, techniques, assessments or all")
+        str,
+        typer.Argument(
+            help="models, events, interventions, parameters, condition, techniques, assessments or all"
+        ),
     ] = "all",
+    model: Annotated[str | None, typer.Option(help="only this model's entries")] = None,
 ) -> None:
-    """List models, injuries, interventions, techniques and assessments, one line each.
+    """List models, events, interventions, parameters, the condition and assessments, one line each.
 
     Techniques are those the seed articles name, with how a scenario expresses each.
-    Example: neurorehab list techniques
+
+    Examples:
+
+      neurorehab list techniques
+
+      neurorehab list parameters --model motor
+
+      neurorehab list interventions --model skill
     """
-    from neurorehab.models import INJURIES, INTERVENTIONS, MODELS
+    from neurorehab.core import condition
+    from neurorehab.models import registry
     from neurorehab.models.interventions import TECHNIQUES
 
-    kinds = ("models", "injuries", "interventions", "techniques", "assessments")
+    kinds = ("models", "events", "interventions", "parameters", "condition", "techniques", "assessments")
     with _plain_errors():
         if what not in (*kinds, "all"):
             raise UserError(f"cannot list {what!r}; choose one of {', '.join(kinds)} or all")
+        known = registry.models()
+        if model is not None and model not in known:
+            raise UserError(f"--model {model!r} is not a model; valid: {', '.join(sorted(known))}")
+        chosen = {k: v for k, v in known.items() if model in (None, k)}
         table = Table("kind", "name", "model", "description")
-        for name, (_, info) in MODELS.items():
-            if what in ("all", "models"):
+        show = what in ("all",)
+        for name, info in chosen.items():
+            if show or what == "models":
                 table.add_row("model", name, "", info.summary)
-            if what in ("all", "injuries"):
-                for inj, doc in info.injuries.items():
-                    table.add_row("injury", inj, name, doc)
-            if what in ("all", "assessments"):
+            if show or what == "events":
+                for kind, cls in info.events.items():
+                    params = ", ".join(f"{k} [{v.unit}]" for k, v in cls.params.items())
+                    table.add_row("event", kind, name, escape(f"{cls.summary} (params: {params or 'none'})"))
+            if show or what == "parameters":
+                for key, spec in info.params.items():
+                    table.add_row(
+                        "parameter", key, name,
+                        escape(f"{spec.default:g} [{spec.unit}] in [{spec.low:g}, {spec.high:g}]: {spec.doc}"),
+                    )  # fmt: skip
+            if show or what == "assessments":
                 for m, spec in info.measures.items():
                     table.add_row("assessment", m, name, escape(f"[{spec.unit}] {spec.doc}"))
-        if what in ("all", "interventions"):
-            for name, iv in INTERVENTIONS.items():
+            if show or what == "interventions":
+                for iv_name, iv in info.available_interventions().items():
+                    params = ", ".join(f"{k}={v.default:g} [{v.unit}]" for k, v in iv.params.items())
+                    extra = f" (params: {params})" if params else ""
+                    table.add_row("intervention", iv_name, name, escape(iv.summary + extra))
+        if show or what in ("condition", "parameters"):
+            for key, spec in condition.PARAMS.items():
                 table.add_row(
-                    "intervention", name, f"needs {iv.requires}" if iv.requires else "any", iv.summary
-                )
-        if what in ("all", "techniques"):
+                    "condition", key, "every",
+                    escape(f"{spec.default:g} [{spec.unit}] in [{spec.low:g}, {spec.high:g}]: {spec.doc}"),
+                )  # fmt: skip
+        if show or what == "assessments":
+            for m, spec in condition.MEASURES.items():
+                table.add_row("assessment", m, "every", escape(f"[{spec.unit}] {spec.doc}"))
+        if show or what == "techniques":
             for name, how in TECHNIQUES.items():
                 table.add_row("technique", name, "", how)
-        assert set(INJURIES) == set(MODELS)
         out_console.print(table)
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files.
+def schema(
+    model: Annotated[str | None, typer.Option(help="only this model's part")] = None,
+) -> None:
+    """Print the JSON Schema of scenario files: one part per model (discriminated on `model`),
+    with each parameter's unit, range and source.
 
-    Example: neurorehab schema > scenario.schema.json
+    Examples:
+
+      neurorehab schema > scenario.schema.json
+
+      neurorehab schema --model motor
     """
-    from neurorehab.config import Scenario
+    from neurorehab.config.schema import json_schema
+    from neurorehab.models import registry
 
-    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+    with _plain_errors():
+        if model is not None and model not in registry.models():
+            raise UserError(f"--model {model!r} is not a model; valid: {', '.join(sorted(registry.models()))}")
+        sys.stdout.write(json.dumps(json_schema(model), indent=2) + "\n")
 
 
 @app.command()

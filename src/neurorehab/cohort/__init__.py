@@ -1,10 +1,5 @@
-"""Cohort-level analyses of simulated patients (numbers in, numbers out; no I/O)."""
+"""Cohort-level analyses of simulated patients (numbers in, numbers out; no I/O).
 
-from neurorehab.cohort.recovery import (
-    DoseThreshold,
-    ProportionalRecovery,
-    dose_threshold,
-    proportional_recovery,
-)
-
-__all__ = ["DoseThreshold", "ProportionalRecovery", "dose_threshold", "proportional_recovery"]
+Analyses that belong to one model (e.g. `motor`'s proportional recovery and dose threshold)
+live in that model's folder.
+"""

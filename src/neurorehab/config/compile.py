@@ -1,4 +1,4 @@
-"""Turn a validated Scenario, once, into core objects: model, injury, calendars and samplers.
+"""Turn a validated Scenario, once, into core objects: model, events, calendars and samplers.
 
 Randomness: one root key per run (the scenario's seed). A patient's traits come from
 fold_in(fold_in(root, 1), patient) and its simulation stream from fold_in(fold_in(root, 2),
@@ -28,9 +28,11 @@ from neurorehab.config.scenario import (
     read_table,
     varying,
 )
-from neurorehab.core.engine import Calendar, Injury, Model
+from neurorehab.core import condition as condition_
+from neurorehab.core.engine import Calendar
+from neurorehab.core.model import Event, Model
 from neurorehab.core.progression import Rule
-from neurorehab.models import INJURIES, MODELS, ModelInfo
+from neurorehab.models import ModelInfo, registry
 from neurorehab.models.protocol import Block, compile_calendar
 
 
@@ -40,6 +42,7 @@ class CompiledArm:
     calendar: Calendar
     assess: np.ndarray  # bool per slot: keep this slot's measures in the results
     days: np.ndarray  # day of each slot
+    minutes: np.ndarray  # clock time of each slot, in minutes after midnight
     rule: Rule | None = None  # progression from reassessment
 
 
@@ -48,7 +51,7 @@ class CompiledScenario:
     scenario: Scenario
     model: Model
     info: ModelInfo
-    injury: Injury | None
+    events: tuple[Event, ...]
     arms: tuple[CompiledArm, ...]
     measures: tuple[str, ...]
     table: dict[str, np.ndarray] | None = None
@@ -65,19 +68,24 @@ class CompiledScenario:
         return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
 
     def sample_params(self, ids: np.ndarray) -> dict[str, jax.Array]:
-        """Per-patient model parameters for these patient ids ([len(ids)] per parameter).
-
-        A varying injury severity adds `injury_severity`, which injuries read in place of their
-        fixed severity.
-        """
+        """Per-patient model parameters for these patient ids ([len(ids)] per parameter)."""
         drawn = self.sample(ids)
-        out = {name: drawn[name] for name in self.info.params}
-        if "severity" in drawn:
-            out["injury_severity"] = drawn["severity"]
-        return out
+        return {name: drawn[name] for name in self.info.params}
+
+    def sample_condition(self, ids: np.ndarray) -> dict[str, jax.Array]:
+        """Per-patient condition parameters (`core.condition`) for these patient ids."""
+        drawn = self.sample(ids)
+        return {name: drawn[name] for name in condition_.PARAMS}
+
+    def sample_events(self, ids: np.ndarray) -> tuple[dict[str, jax.Array], ...]:
+        """Per event, its parameters' per-patient values."""
+        drawn = self.sample(ids)
+        return tuple(
+            {k: drawn[f"{e.label}.{k}"] for k in self.info.events[e.kind].params} for e in self.scenario.events
+        )
 
     def sample_traits(self, ids: np.ndarray) -> dict[str, np.ndarray]:
-        """Every quantity that varies between patients (parameters, traits, severity), as numpy."""
+        """Every quantity that varies between patients (parameters, traits, event parameters)."""
         drawn = self.sample(ids)
         return {k: np.asarray(v) for k, v in drawn.items() if k in varying(self.scenario)}
 
@@ -93,12 +101,21 @@ class CompiledScenario:
         s = self.scenario
         base = jax.random.fold_in(self.root_key(), 1)
         keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
+        specs = self.specs()
         given: dict[str, Any] = {
             name: s.patients.params.get(name, spec.default) for name, spec in self.info.params.items()
         }
-        index = {name: j for j, name in enumerate(self.info.params)}
-        if s.injury is not None and not isinstance(s.injury.severity, float | int):
-            given["severity"], index["severity"] = s.injury.severity, 1_000_003
+        given.update(
+            {name: s.patients.condition.get(name, spec.default) for name, spec in condition_.PARAMS.items()}
+        )
+        # Score streams: model parameters, then the condition's, by position (the condition
+        # followed the model's parameters before it had its own section); event e's parameters
+        # from 1,000,003 + 1000 e; traits from 2,000,000.
+        index = {name: j for j, name in enumerate(given)}
+        for e_index, e in enumerate(s.events):
+            for j, (name, spec) in enumerate(self.info.events[e.kind].params.items()):
+                label = f"{e.label}.{name}"
+                given[label], index[label] = e.params.get(name, spec.default), 1_000_003 + 1000 * e_index + j
         for i, (name, dist) in enumerate(s.patients.traits.items()):
             given[name], index[name] = dist, 2_000_000 + i
         z = {
@@ -118,11 +135,16 @@ class CompiledScenario:
             )
             for name, column in self.table.items():
                 out[name] = jnp.asarray(column, jnp.float32)[rows]
-        for name, spec in self.info.params.items():
+        for name, spec in specs.items():
             out[name] = jnp.clip(out[name], spec.low, spec.high)
-        if "severity" in out:
-            out["severity"] = jnp.clip(out["severity"], 0.0, 1.0)
         return {k: v.astype(jnp.float32) for k, v in out.items()}
+
+    def specs(self) -> dict[str, Any]:
+        """Every declared parameter a patient has, by its scenario name (NAME.PARAM for events)."""
+        out: dict[str, Any] = {**self.info.params, **condition_.PARAMS}
+        for e in self.scenario.events:
+            out.update({f"{e.label}.{k}": v for k, v in self.info.events[e.kind].params.items()})
+        return out
 
 
 def _transform(d: Any, z: jax.Array) -> jax.Array:
@@ -142,17 +164,16 @@ def _transform(d: Any, z: jax.Array) -> jax.Array:
 
 
 def compile_scenario(s: Scenario) -> CompiledScenario:
-    cls, info = MODELS[s.model]
-    model = cls(**s.model_options)
-    injury = None
-    if s.injury is not None:
-        fixed = s.injury.severity if isinstance(s.injury.severity, float | int) else 1.0
-        injury = INJURIES[s.model][s.injury.kind](model, float(fixed))
+    info = registry.get(s.model)
+    model = info.build(**s.model_options)
+    events = tuple(info.events[e.kind]() for e in s.events)
     # Reassessment days are kept too, so that every progression decision is in the results.
     reassessed = {d for arm in s.arms if arm.progression for d in arm.progression.days(s.duration_days)}
     assess_days = sorted(
         set(range(0, s.duration_days + 1, s.assessments.every_days)) | set(s.assessments.days) | reassessed
     )
+    timed = [t for a in s.assessments.at for t in a.times()]
+    gains = {name: spec.default for name, spec in info.gains.items()}
     arms = []
     for arm in s.arms:
         blocks = [core_block(b, info, Block) for b in arm.protocol]
@@ -167,10 +188,15 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
             duration_days=s.duration_days,
             assess_days=assess_days,
             n_tasks=len(info.tasks),
-            injury_day=None if s.injury is None else s.injury.day,
+            event_days=[e.day for e in s.events],
             reassess_days=reassess,
+            assess_times=timed,
+            interventions=info.available_interventions(),
+            gains=gains,
         )
-        arms.append(CompiledArm(arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day), rule))
-    measures = tuple(s.assessments.measures or info.measures)
+        arms.append(
+            CompiledArm(arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day), np.asarray(cal.minute), rule)
+        )
+    measures = tuple(s.assessments.measures or (*info.measures, *condition_.MEASURES))
     table = read_table(s.patients.table) if s.patients.table else None
-    return CompiledScenario(s, model, info, injury, tuple(arms), measures, table)
+    return CompiledScenario(s, model, info, events, tuple(arms), measures, table)

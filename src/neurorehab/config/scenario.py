@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from neurorehab.models import INJURIES, INTERVENTIONS, MODELS
+from neurorehab.core import condition as condition_
+from neurorehab.models import registry
 
 
 class ScenarioError(Exception):
@@ -87,6 +88,11 @@ class Patients(_Strict):
     params: dict[str, float | Distribution] = Field(
         default_factory=dict, description="model parameter -> a number or a distribution"
     )
+    condition: dict[str, float | Distribution] = Field(
+        default_factory=dict,
+        description="the patient's condition (fatigue, pain, genotype, responsiveness, sleep; "
+        "`neurorehab list condition`) -> a number or a distribution",
+    )
     traits: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], float | Distribution] = Field(
         default_factory=dict,
         description="recorded patient traits (age, months since injury, ...) -> a number or a distribution; "
@@ -102,21 +108,25 @@ class Patients(_Strict):
     )
 
 
-class Injury(_Strict):
-    kind: str = Field(description="an injury the model can receive (see `neurorehab list`)")
-    day: int = Field(ge=0, description="day of the injury")
-    severity: float | Distribution = Field(
-        default=1.0,
-        description="share of the target destroyed (0-1]: a number, or a distribution over patients "
-        "(draws are clipped to [0, 1])",
+class Event(_Strict):
+    """Something that happens to every patient on a day: a lesion, a cut, its repair, a relapse."""
+
+    kind: str = Field(description="an event the model declares (see `neurorehab list events`)")
+    day: int = Field(ge=0, le=3650, description="day of the event (before that day's sessions)")
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_-]{0,39}$",
+        description="a label (default: the kind); a varying parameter is then called NAME.PARAM",
+    )
+    params: dict[str, float | Distribution] = Field(
+        default_factory=dict,
+        description="the event's parameters -> a number or a distribution over patients "
+        "(draws are clipped to the parameter's range)",
     )
 
-    @model_validator(mode="after")
-    def _in_range(self) -> Injury:
-        centre = self.severity if isinstance(self.severity, float | int) else _centre(self.severity)
-        if not 0 < centre <= 1:
-            raise ValueError(f"severity {centre} must lie in (0, 1]")
-        return self
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
 
 
 class HomeAdherence(_Strict):
@@ -183,6 +193,11 @@ class Block(_Strict):
     progressive: bool = Field(
         default=False, description="the arm's progression rule scales this block's dose"
     )
+    params: dict[str, float] = Field(
+        default_factory=dict,
+        description="the intervention's parameters (e.g. error_gain, mitt_share, priming; see "
+        "`neurorehab list interventions`)",
+    )
 
     @model_validator(mode="after")
     def _one_dose(self) -> Block:
@@ -213,9 +228,23 @@ class Arm(_Strict):
     progression: Progression | None = Field(default=None, description="reassess and adjust the dose")
 
 
+class Timed(_Strict):
+    """An assessment at a clock time, with optional retests (no practice: assessing changes
+    nothing, each retest draws its own measurement noise)."""
+
+    day: int = Field(ge=0, le=3650)
+    hour: float = Field(ge=0, lt=24, description="clock time, e.g. 14.5 for 14:30")
+    retests: int = Field(default=0, ge=0, le=20, description="further assessments right after")
+    retest_minutes: float = Field(default=10.0, gt=0, le=120, description="minutes between retests")
+
+    def times(self) -> list[tuple[int, float]]:
+        return [(self.day, self.hour + k * self.retest_minutes / 60.0) for k in range(self.retests + 1)]
+
+
 class Assessments(_Strict):
     every_days: int = Field(default=7, ge=1, le=3650, description="assess every N days from day 0")
     days: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list, description="extra days")
+    at: list[Timed] = Field(default_factory=list, description="assessments at a clock time, with retests")
     measures: list[str] | None = Field(default=None, description="measures to keep (default: all)")
 
 
@@ -266,7 +295,7 @@ class Trial(_Strict):
 
 
 class Scenario(_Strict):
-    """A whole scenario: model, patients, injury, arms, assessments, seed and output."""
+    """A whole scenario: model, patients, events, arms, assessments, seed and output."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     description: str = ""
@@ -277,7 +306,7 @@ class Scenario(_Strict):
     seed: int = Field(ge=0, le=2**31 - 1)
     duration_days: int = Field(ge=1, le=3650)
     patients: Patients
-    injury: Injury | None = None
+    events: list[Event] = Field(default_factory=list, description="injuries and other events, in any order")
     arms: list[Arm] = Field(min_length=1)
     assessments: Assessments = Assessments()
     trial: Trial | None = Field(default=None, description="analyse the arms as a randomised trial")
@@ -297,10 +326,25 @@ class Scenario(_Strict):
         return self
 
 
+def _dist_errors(where: str, given: dict[str, Any], specs: dict[str, Any], owner: str) -> list[str]:
+    """Unknown names and out-of-range centres of a parameter -> value-or-distribution mapping."""
+    errors = []
+    for key, dist in given.items():
+        spec = specs.get(key)
+        if spec is None:
+            errors.append(f"{where}.{key}: not a parameter of {owner}; valid: {sorted(specs) or 'none'}")
+            continue
+        centre = dist if isinstance(dist, float | int) else _centre(dist)
+        if (problem := spec.check(centre)) is not None:
+            errors.append(f"{where}.{key}: {problem}")
+    return errors
+
+
 def _model_errors(s: Scenario) -> list[str]:
-    if s.model not in MODELS:
-        return [f"model: unknown model {s.model!r}; valid: {sorted(MODELS)}"]
-    info = MODELS[s.model][1]
+    known = registry.models()
+    if s.model not in known:
+        return [f"model: unknown model {s.model!r}; valid: {sorted(known)}"]
+    info = known[s.model]
     errors = []
     for key, value in s.model_options.items():
         if key not in info.options:
@@ -308,44 +352,54 @@ def _model_errors(s: Scenario) -> list[str]:
         elif not info.options[key][0] <= value <= info.options[key][1]:
             lo, hi = info.options[key]
             errors.append(f"model_options.{key}: {value} is out of range; valid: {lo}..{hi}")
-    for key, dist in s.patients.params.items():
-        spec = info.params.get(key)
-        if spec is None:
-            errors.append(
-                f"patients.params.{key}: not a parameter of {s.model}; valid: {sorted(info.params)}"
-            )
-            continue
-        centre = dist if isinstance(dist, float | int) else _centre(dist)
-        if not spec.low <= centre <= spec.high:
-            errors.append(
-                f"patients.params.{key}: {centre} lies outside the valid range "
-                f"[{spec.low}, {spec.high}] {spec.unit}"
-            )
-    if s.injury is not None and s.injury.kind not in INJURIES[s.model]:
+    moved = sorted(set(s.patients.params) & set(condition_.PARAMS))
+    for key in moved:
         errors.append(
-            f"injury.kind: {s.injury.kind!r} is not an injury of {s.model}; "
-            f"valid: {sorted(INJURIES[s.model]) or 'none (omit injury)'}"
+            f"patients.params.{key}: {key!r} is a parameter of the patient's condition, not of "
+            f"{s.model}; move it to patients.condition.{key}"
         )
-    if s.injury is not None and s.injury.day > s.duration_days:
-        errors.append(f"injury.day: {s.injury.day} is after duration_days ({s.duration_days})")
+    errors += _dist_errors(
+        "patients.params", {k: v for k, v in s.patients.params.items() if k not in moved}, info.params, s.model
+    )
+    errors += _dist_errors("patients.condition", s.patients.condition, condition_.PARAMS, "the condition")
+    labels = [e.label for e in s.events]
+    for i, e in enumerate(s.events):
+        where = f"events[{i}]"
+        if e.kind not in info.events:
+            errors.append(
+                f"{where}.kind: {e.kind!r} is not an event of {s.model}; "
+                f"valid: {sorted(info.events) or 'none (omit events)'}"
+            )
+        else:
+            errors += _dist_errors(f"{where}.params", e.params, info.events[e.kind].params, e.kind)
+        if e.day > s.duration_days:
+            errors.append(f"{where}.day: {e.day} is after duration_days ({s.duration_days})")
+        if labels.count(e.label) > 1:
+            errors.append(f"{where}: two events are called {e.label!r}; give each a distinct `name`")
+    available = info.available_interventions()
     names = [a.name for a in s.arms]
     if len(set(names)) != len(names):
         errors.append(f"arms: names must be unique, got {names}")
     for i, arm in enumerate(s.arms):
         for j, b in enumerate(arm.protocol):
             where = f"arms[{i}] ({arm.name}).protocol[{j}]"
-            if b.intervention not in INTERVENTIONS:
+            if b.intervention not in available:
+                generic = registry.INTERVENTIONS.get(b.intervention)
+                needs = f" (it needs {', '.join(generic.requires)}, which {s.model} does not declare)" if generic else ""
                 errors.append(
-                    f"{where}.intervention: unknown {b.intervention!r}; valid: {sorted(INTERVENTIONS)}"
+                    f"{where}.intervention: {b.intervention!r} is not an intervention of "
+                    f"{s.model}{needs}; valid: {sorted(available)}"
                 )
-            elif (need := INTERVENTIONS[b.intervention].requires) and need not in info.capabilities:
-                fits = sorted(
-                    k for k, v in INTERVENTIONS.items() if not v.requires or v.requires in info.capabilities
-                )
-                errors.append(
-                    f"{where}.intervention: {b.intervention!r} needs a model with {need}, which "
-                    f"{s.model} is not; valid here: {fits}"
-                )
+            else:
+                for key, value in b.params.items():
+                    spec = available[b.intervention].params.get(key)
+                    if spec is None:
+                        errors.append(
+                            f"{where}.params.{key}: not a parameter of {b.intervention!r}; "
+                            f"valid: {sorted(available[b.intervention].params) or 'none'}"
+                        )
+                    elif (problem := spec.check(value)) is not None:
+                        errors.append(f"{where}.params.{key}: {problem}")
             if isinstance(b.task, str) and b.task not in info.tasks:
                 errors.append(
                     f"{where}.task: {b.task!r} is not a task of {s.model}; "
@@ -353,7 +407,7 @@ def _model_errors(s: Scenario) -> list[str]:
                 )
             if isinstance(b.task, int) and not 0 <= b.task < len(info.tasks):
                 errors.append(f"{where}.task: {b.task} is out of range; valid: 0..{len(info.tasks) - 1}")
-            iv = INTERVENTIONS.get(b.intervention)
+            iv = available.get(b.intervention)
             if iv is not None and b.intensity > iv.max_intensity:
                 errors.append(
                     f"{where}.intensity: {b.intensity} is above {iv.max_intensity} for {b.intervention!r} "
@@ -371,10 +425,10 @@ def _model_errors(s: Scenario) -> list[str]:
             end = b.start_day + b.n_days - 1
             if end > s.duration_days:
                 errors.append(f"{where}: runs to day {end}, after duration_days ({s.duration_days})")
-        if arm.progression is not None and arm.progression.measure not in info.measures:
+        if arm.progression is not None and arm.progression.measure not in _measures(info):
             errors.append(
                 f"arms[{i}] ({arm.name}).progression.measure: {arm.progression.measure!r} is not a measure "
-                f"of {s.model}; valid: {sorted(info.measures)}"
+                f"of {s.model}; valid: {sorted(_measures(info))}"
             )
         if arm.progression is not None and arm.progression.start_day > s.duration_days:
             errors.append(
@@ -386,23 +440,25 @@ def _model_errors(s: Scenario) -> list[str]:
     if s.trial is not None:
         errors += _trial_errors(s, info)
     if s.assessments.measures is not None:
-        bad = sorted(set(s.assessments.measures) - set(info.measures))
+        bad = sorted(set(s.assessments.measures) - set(_measures(info)))
         if bad:
             errors.append(
-                f"assessments.measures: {bad} not measures of {s.model}; valid: {sorted(info.measures)}"
+                f"assessments.measures: {bad} not measures of {s.model}; valid: {sorted(_measures(info))}"
             )
-    late = [d for d in s.assessments.days if d > s.duration_days]
+    late = [d for d in s.assessments.days + [t.day for t in s.assessments.at] if d > s.duration_days]
     if late:
         errors.append(f"assessments.days: {late} after duration_days ({s.duration_days})")
     return errors
 
 
 def varying(s: Scenario) -> dict[str, Any]:
-    """Every quantity a patient can differ in, by name: model parameters, traits, `severity`."""
+    """Every quantity a patient can differ in, by name: model and condition parameters, traits,
+    and event parameters (as NAME.PARAM)."""
     out: dict[str, Any] = dict(s.patients.params)
+    out.update(s.patients.condition)
     out.update(s.patients.traits)
-    if s.injury is not None:
-        out["severity"] = s.injury.severity
+    for e in s.events:
+        out.update({f"{e.label}.{k}": v for k, v in e.params.items()})
     if s.patients.table is not None:
         with contextlib.suppress(ValueError):  # reported by _cohort_errors
             out.update(dict.fromkeys(read_table(s.patients.table), "table"))
@@ -437,22 +493,27 @@ def read_table(path: str) -> dict[str, Any]:
 
 def _cohort_errors(s: Scenario, info: Any) -> list[str]:
     errors = []
-    clash = sorted(set(s.patients.traits) & (set(info.params) | {"severity"}))
+    clash = sorted(set(s.patients.traits) & (set(info.params) | set(condition_.PARAMS)))
     if clash:
-        errors.append(f"patients.traits: {clash} are model parameters or `severity`; name traits apart")
+        errors.append(f"patients.traits: {clash} are model or condition parameters; name traits apart")
     if s.patients.table is not None:
         try:
             columns = read_table(s.patients.table)
         except ValueError as err:
             errors.append(f"patients.table: {err}")
         else:
-            bad = [c for c in columns if not c.replace("_", "a").isalnum() or not c[:1].isalpha()]
+            bad = [c for c in columns if not c.replace("_", "a").replace(".", "a").replace("-", "a").isalnum()
+                   or not c[:1].isalpha()]  # fmt: skip
             if bad:
                 errors.append(f"patients.table: column names {bad} must be identifiers like `age`")
-            if "severity" in columns and s.injury is None:
-                errors.append("patients.table: a `severity` column needs an injury")
-            for name in set(columns) & set(info.params):
-                spec, col = info.params[name], columns[name]
+            specs = {**info.params, **condition_.PARAMS, **_event_specs(s, info)}
+            for name in sorted(c for c in columns if "." in c and c not in specs):
+                errors.append(
+                    f"patients.table: column {name!r} names no event parameter; valid: "
+                    f"{sorted(_event_specs(s, info)) or 'none (no events)'}"
+                )
+            for name in sorted(set(columns) & set(specs)):
+                spec, col = specs[name], columns[name]
                 if col.min() < spec.low or col.max() > spec.high:
                     errors.append(
                         f"patients.table: column {name!r} spans [{col.min():g}, {col.max():g}], outside "
@@ -464,8 +525,8 @@ def _cohort_errors(s: Scenario, info: Any) -> list[str]:
             name = getattr(c, side)
             if name not in known and name not in info.params:
                 errors.append(
-                    f"patients.correlations[{i}].{side}: {name!r} is not a parameter, trait or severity; "
-                    f"valid: {sorted(set(known) | set(info.params))}"
+                    f"patients.correlations[{i}].{side}: {name!r} is not a parameter, trait or event "
+                    f"parameter; valid: {sorted(set(known) | set(info.params))}"
                 )
             elif known.get(name) == "table":
                 errors.append(
@@ -491,6 +552,21 @@ def _cohort_errors(s: Scenario, info: Any) -> list[str]:
     return errors
 
 
+def _measures(info: Any) -> dict[str, Any]:
+    """A model's measures and those the engine adds to every model's."""
+    return {**info.measures, **condition_.MEASURES}
+
+
+def _event_specs(s: Scenario, info: Any) -> dict[str, Any]:
+    """NAME.PARAM -> the declared parameter, for every event of the scenario."""
+    return {
+        f"{e.label}.{k}": spec
+        for e in s.events
+        if e.kind in info.events
+        for k, spec in info.events[e.kind].params.items()
+    }
+
+
 def correlation_matrix(pairs: list[Correlation]) -> tuple[list[str], Any]:
     """The names the correlations mention (sorted) and their correlation matrix."""
     import numpy as np
@@ -512,14 +588,18 @@ def _trial_errors(s: Scenario, info: Any) -> list[str]:
         errors.append(f"trial.control: {t.control!r} is not an arm; valid: {names}")
     if len(names) < 2:
         errors.append("arms: a trial needs at least two arms")
-    if t.primary.measure not in info.measures:
+    if t.primary.measure not in _measures(info):
         errors.append(
             f"trial.primary.measure: {t.primary.measure!r} is not a measure of {s.model}; "
-            f"valid: {sorted(info.measures)}"
+            f"valid: {sorted(_measures(info))}"
         )
     elif s.assessments.measures is not None and t.primary.measure not in s.assessments.measures:
         errors.append(f"trial.primary.measure: {t.primary.measure!r} is not in assessments.measures")
-    assessed = set(range(0, s.duration_days + 1, s.assessments.every_days)) | set(s.assessments.days)
+    assessed = (
+        set(range(0, s.duration_days + 1, s.assessments.every_days))
+        | set(s.assessments.days)
+        | {t.day for t in s.assessments.at}
+    )
     for field in ("baseline_day", "followup_day"):
         day = getattr(t.primary, field)
         if day not in assessed:
@@ -558,13 +638,13 @@ def _schedule_errors(s: Scenario) -> list[str]:
     from neurorehab.models.protocol import Block as CoreBlock
     from neurorehab.models.protocol import sessions
 
-    info = MODELS[s.model][1]
+    info = registry.get(s.model)
     errors = []
     for i, arm in enumerate(s.arms):
         where = f"arms[{i}] ({arm.name}).protocol"
         blocks = [core_block(b, info, CoreBlock) for b in arm.protocol]
         try:
-            sessions(blocks, len(info.tasks))
+            sessions(blocks, len(info.tasks), interventions=info.available_interventions())
         except ValueError as err:
             errors.append(f"{where}: {err}")
             continue
@@ -614,6 +694,7 @@ def core_block(b: Block, info: Any, core: Any) -> Any:
         hour=b.hour,
         adherence=adherence,
         progressive=b.progressive,
+        params=dict(b.params),
     )
 
 
@@ -657,12 +738,57 @@ def _format(err: ValidationError) -> list[str]:
     return lines
 
 
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Older scenario files still load: the single `injury: {kind, day, severity}` becomes one
+    event named `injury`, and the quantity `severity` that strata, subgroups and correlations
+    name becomes `injury.severity`. Anything else an older file holds is reported by
+    validation with how to rewrite it."""
+    if "injury" not in data or "events" in data:
+        return data
+    data = dict(data)
+    old = data.pop("injury")
+    if old is None:
+        return data
+    if not isinstance(old, dict):
+        return {**data, "events": old}  # validation reports the shape
+    event = {k: v for k, v in old.items() if k in ("kind", "day")}
+    event["name"] = "injury"
+    if "severity" in old:
+        event["params"] = {"severity": old["severity"]}
+    event.update({k: v for k, v in old.items() if k not in ("kind", "day", "severity")})
+    data["events"] = [event]
+
+    def rename(x: Any) -> Any:
+        return "injury.severity" if x == "severity" else x
+
+    trial = data.get("trial")
+    if isinstance(trial, dict):
+        trial = dict(trial)
+        if isinstance(trial.get("subgroups"), list):
+            trial["subgroups"] = [rename(x) for x in trial["subgroups"]]
+        alloc = trial.get("allocation")
+        if isinstance(alloc, dict) and isinstance(alloc.get("strata"), list):
+            trial["allocation"] = {**alloc, "strata": [rename(x) for x in alloc["strata"]]}
+        data["trial"] = trial
+    patients = data.get("patients")
+    if isinstance(patients, dict) and isinstance(patients.get("correlations"), list):
+        data["patients"] = {
+            **patients,
+            "correlations": [
+                {**c, "a": rename(c.get("a")), "b": rename(c.get("b"))} if isinstance(c, dict) else c
+                for c in patients["correlations"]
+            ],
+        }
+    return data
+
+
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate already-loaded YAML data; raises ScenarioError with plain lines."""
     if not isinstance(data, dict):
         raise ScenarioError(
             [f"expected a mapping of keys at the top level, got {type(data).__name__}"], source
         )
+    data = upgrade(data)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:

@@ -1,120 +1,102 @@
 """The multi-timescale engine: one `simulate` entry point over a compiled calendar.
 
 A calendar is a sequence of *slots*: one per session (several may share a day), plus one for
-each other day on which something happens (an injury, an assessment). Each slot runs, in
-order: the offline update for the hours since the previous slot (consolidation, decay,
-structural growth: closed form or sub-stepped by the model), the injury if one falls in the
-slot, the session's trials (a `lax.scan`, trials past the session's count masked out), then the
-assessment. Beside the model's state the engine carries the patient's condition
-(`core.modulators.Tone`: fatigue, pain, stimulation priming, exercise pulse, synaptic tag) and
-the progression rule's dose factor: each session is done with its adherence probability, its
-repetitions scaled by the dose factor and stopped by pain, each repetition's plasticity scaled
-by fatigue, priming and genotype; the offline update learns the hours slept and the exercise
-captured (`Context`). Days on which nothing happens cost
-nothing, so months of rehabilitation cost what their sessions cost.
+each other moment at which something happens (an event, an assessment). Each slot runs, in
+order: the day steps for every day boundary crossed since the previous slot (`Model.day`, in a
+bounded scan whose skipped steps cost nothing), the offline update for the hours since the
+previous slot (`Model.offline`), the events that fall in the slot, the progression rule's
+reassessment, the session's trials (a `lax.scan`, trials past the session's count masked
+out), then the assessment where one is kept. Beside the model's state the engine carries the
+patient's condition (`core.condition.Tone`: fatigue, pain, stimulation priming, exercise
+pulse, synaptic tag) and the progression rule's dose factor: each session is done with its
+adherence probability, its repetitions scaled by the dose factor and stopped by pain, each
+repetition's plasticity scaled by fatigue, priming and genotype; the offline update learns the
+hours slept and the exercise captured (`Context`).
 
-Code is written for one patient (`simulate_one`) and batched with `vmap` over chunks of
-patients sized for the cache (`simulate`). Each patient carries its own PRNG key, so a patient
-gives the same numbers alone or in any batch.
+Every branch that depends on the calendar only (is there a session, an event, an assessment,
+another day to step) is a `lax.cond` on a value shared by all patients: under `vmap` it stays a
+real branch, so empty slots cost nothing, and it is differentiable in reverse mode. Day steps
+are checkpointed (`jax.checkpoint`), so a gradient over months keeps one day's intermediates
+at a time.
+
+Code is written for one patient (`simulate_one`) and batched by `simulate`: patients run in
+lanes of a fixed width (`LANES`) under `vmap`, and the lanes of a chunk one after the other
+under `lax.map`. The compiled lane is the same whatever the chunk, so a patient gives
+bit-identical numbers alone, in a batch of one and in any larger batch or chunk size. Each
+patient carries its own PRNG key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from functools import lru_cache, partial
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from neurorehab.core import modulators
+from neurorehab.core import condition as cond_
+from neurorehab.core.condition import Tone
 from neurorehab.core.failures import failure_code
-from neurorehab.core.modulators import Tone
+from neurorehab.core.model import Event, Model, Params
 from neurorehab.core.progression import Rule, decide
 from neurorehab.core.types import Context, Modulation, State, Stimulus, tree_where
 
-Params = dict[str, Array]
-
-
-class Model(Protocol):
-    """The contract every model implements (pure functions, no hidden state).
-
-    A model object holds only static structure (sizes) and must be hashable; everything that
-    varies between patients lives in `params`.
-    """
-
-    name: str
-
-    def init(self, params: Params, key: Array) -> State: ...
-
-    def trial(
-        self, params: Params, state: State, stimulus: Stimulus, modulation: Modulation, key: Array
-    ) -> State: ...
-
-    def offline(self, params: Params, state: State, hours: Array, context: Context, key: Array) -> State: ...
-
-    def assess(self, params: Params, state: State, key: Array) -> dict[str, Array]: ...
-
-
-class Injury(Protocol):
-    """A pure transformation of a model's state at a time (lesion, cut, demyelination)."""
-
-    def apply(self, params: Params, state: State, key: Array) -> State: ...
-
 
 class Calendar(NamedTuple):
-    """An arm's schedule compiled to dense arrays over slots (leading axis E).
+    """An arm's schedule compiled to dense arrays over slots (leading axis E); all traced.
 
     day: absolute day of the slot; minute: its time of day in minutes; gap_hours: offline hours
-    since the previous slot (for the first, since day 0 at 09:00); n_trials: trials in the
-    slot's session (0: none); task, intensity: the stimulus; modulation: the session's gains;
-    injure: whether the injury happens in the slot; adherence: probability that the patient
-    does the session, before its drift; adherence_drift: change of that probability per week
-    of the block; adherence_progress: change per unit of perceived progress (the progression
-    rule's measure since the last reassessment); weeks: weeks since the block began;
-    progressive: whether the dose factor of the progression rule scales the session;
-    reassess: whether the rule decides at the start of the slot; assess: (host-side, not
-    traced) which slots' measures are kept.
+    since the previous slot (for the first, since day 0 at 09:00); days: day boundaries crossed
+    since the previous slot (the day steps to run); n_trials: trials in the slot's session (0:
+    none); task, intensity: the stimulus; modulation: the session's gains; events: [E, K]
+    whether each of the arm's K events happens in the slot; adherence: probability that the
+    patient does the session, before its drift; adherence_drift: change of that probability per
+    week of the block; adherence_progress: change per unit of perceived progress (the
+    progression rule's measure since the last reassessment); weeks: weeks since the block
+    began; progressive: whether the dose factor of the progression rule scales the session;
+    reassess: whether the rule decides at the start of the slot; assess: whether the slot's
+    measures are kept; measure: whether they are computed (kept, or read by the rule).
     """
 
     day: Array
     minute: Array
     gap_hours: Array
+    days: Array
     n_trials: Array
     task: Array
     intensity: Array
     modulation: Modulation
-    injure: Array
+    events: Array
     adherence: Array
     adherence_drift: Array
     adherence_progress: Array
     weeks: Array
     progressive: Array
     reassess: Array
-    assess: Any = None  # bool per slot, read at the edge: which slots' measures are kept
+    assess: Array
+    measure: Array
 
     @property
     def max_trials(self) -> int:
         return int(np.max(np.asarray(self.n_trials), initial=0))
 
+    @property
+    def max_days(self) -> int:
+        """The most day boundaries one slot crosses (the bound of the day-step scan)."""
+        return int(np.max(np.asarray(self.days), initial=0))
 
-# Measures the engine adds to every model's: the patient's condition and what was done.
-ENGINE_MEASURES = ("fatigue", "pain", "reps_done", "sessions_done", "dose_factor", "reason")
 
+class Static(NamedTuple):
+    """What a compilation depends on besides array shapes (hashable)."""
 
-class NoInjury:
-    """The identity injury, for arms or models without one."""
-
-    def apply(self, params: Params, state: State, key: Array) -> State:
-        return state
-
-    def __hash__(self) -> int:
-        return hash(NoInjury)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, NoInjury)
+    model: Model
+    events: tuple[Event, ...]
+    max_trials: int
+    max_days: int
+    rule: Rule | None
 
 
 def simulate_one(
@@ -123,17 +105,31 @@ def simulate_one(
     calendar: Calendar,
     key: Array,
     *,
-    injury: Injury | None = None,
+    condition: dict[str, Array] | None = None,
+    events: Sequence[Event] = (),
+    event_values: Sequence[dict[str, Any]] | None = None,
     max_trials: int | None = None,
+    max_days: int | None = None,
     rule: Rule | None = None,
 ) -> tuple[dict[str, Array], State, Array]:
     """Run one patient through a calendar.
 
     Returns (measures: name -> array over slots, final state, failure code). Differentiable
-    with respect to `params` (no Python branching on traced values). `rule`: the arm's
-    progression rule (`core.progression`), if any.
+    in forward and reverse mode with respect to `params`, `condition` and `event_values` (no
+    Python branching on traced values). `events`: the calendar's event kinds, in the order of
+    its `events` columns; `event_values`: per event, values of its parameters (missing ones
+    take their declared defaults). `rule`: the arm's progression rule, if any. Under `jit`,
+    pass `max_trials` and `max_days` (static): the calendar's own are not readable from a tracer.
     """
-    measures, state, _ = _run(model, params, calendar, key, injury, max_trials, (), rule)
+    static = Static(
+        model,
+        tuple(events),
+        calendar.max_trials if max_trials is None else max_trials,
+        calendar.max_days if max_days is None else max_days,
+        rule,
+    )
+    values = _event_values(static.events, event_values)
+    measures, state, _ = _run(static, params, cond_.complete(condition), values, calendar, key, ())
     return measures, state, failure_code(measures, state)
 
 
@@ -144,38 +140,83 @@ def snapshots_one(
     key: Array,
     slots: tuple[int, ...],
     *,
-    injury: Injury | None = None,
+    condition: dict[str, Array] | None = None,
+    events: Sequence[Event] = (),
+    event_values: Sequence[dict[str, Any]] | None = None,
     max_trials: int | None = None,
+    max_days: int | None = None,
     rule: Rule | None = None,
 ) -> tuple[Any, ...]:
     """`model.snapshot(state)` of one patient after each slot index in `slots` (for figures).
 
     The same numbers as `simulate_one` with the same key: the snapshots ride along in the scan.
-    Under `jit`, pass `max_trials` (static): the calendar's own is not readable from a tracer.
     """
-    return _run(model, params, calendar, key, injury, max_trials, tuple(slots), rule)[2]
+    static = Static(
+        model,
+        tuple(events),
+        calendar.max_trials if max_trials is None else max_trials,
+        calendar.max_days if max_days is None else max_days,
+        rule,
+    )
+    values = _event_values(static.events, event_values)
+    return _run(static, params, cond_.complete(condition), values, calendar, key, tuple(slots))[2]
+
+
+def _event_values(events: tuple[Event, ...], given: Sequence[dict[str, Any]] | None) -> tuple[dict[str, Array], ...]:
+    given = list(given) if given is not None else [{} for _ in events]
+    if len(given) != len(events):
+        raise ValueError(f"event_values has {len(given)} entries for {len(events)} events")
+    out = []
+    for event, values in zip(events, given, strict=True):
+        unknown = sorted(set(values) - set(event.params))
+        if unknown:
+            raise KeyError(
+                f"{type(event).__name__} has no parameter(s) {unknown}; valid: {sorted(event.params)}"
+            )
+        out.append(
+            {
+                name: jnp.asarray(values.get(name, spec.default), jnp.float32)
+                for name, spec in event.params.items()
+            }
+        )
+    return tuple(out)
 
 
 def _run(
-    model: Model,
+    static: Static,
     params: Params,
+    condition: dict[str, Array],
+    values: tuple[dict[str, Array], ...],
     calendar: Calendar,
     key: Array,
-    injury: Injury | None,
-    max_trials: int | None,
     snapshot_slots: tuple[int, ...],
-    rule: Rule | None = None,
 ) -> tuple[dict[str, Array], State, tuple[Any, ...]]:
-    injury = NoInjury() if injury is None else injury
-    n_max = calendar.max_trials if max_trials is None else max_trials
-    k_init, k_run, k_stream, k_injury = jax.random.split(key, 4)
+    model, events, n_max, max_days, rule = static
+    k_init, k_run, k_stream, k_events = jax.random.split(key, 4)
     state0 = model.init(params, k_init)
-    snap0 = tuple(model.snapshot(state0) for _ in snapshot_slots)  # type: ignore[attr-defined]
+    snap0 = tuple(model.snapshot(state0) for _ in snapshot_slots)
     zero = jnp.zeros((), jnp.float32)
     # Dose factor, tracked measure now and at the last reassessment, reassessments so far,
     # reason of the latest decision, repetitions and sessions done.
     ctl0 = {"factor": zero + 1.0, "value": zero, "reference": zero, "n_reassess": zero, "reason": zero,
             "reps": zero, "sessions": zero}  # fmt: skip
+    shapes = jax.eval_shape(model.assess, params, state0, k_init)
+    blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+    @jax.checkpoint
+    def one_day(st: State, day: Array) -> State:
+        # Day keys come from the absolute day: the same draws for a day in every arm.
+        return model.day(params, st, Context(day, k_stream), jax.random.fold_in(k_stream, day))
+
+    def step_days(state: State, slot: Any) -> State:
+        if not model.steps_days or max_days == 0:
+            return state
+
+        def body(st: State, i: Array) -> tuple[State, None]:
+            day = slot.day - slot.days + i + 1
+            return jax.lax.cond(i < slot.days, one_day, lambda s, _d: s, st, day), None
+
+        return jax.lax.scan(body, state, jnp.arange(max_days))[0]
 
     def run_slot(carry: tuple[State, Tone, dict[str, Array], tuple[Any, ...]], xs: tuple[Any, Array]) -> Any:
         state, tone, ctl, snaps = carry
@@ -185,12 +226,19 @@ def _run(
         k = jax.random.fold_in(jax.random.fold_in(k_run, slot.day), slot.minute)
         k_off, k_trials, k_assess = jax.random.split(k, 3)
         end_hour = 24.0 * slot.day + slot.minute / 60.0
-        slept = modulators.slept_hours(end_hour, slot.gap_hours, params)
-        tone, capture = modulators.offline(tone, slot.gap_hours, params)
-        context = Context(slot.day, k_stream, slept, capture)
-        state = model.offline(params, state, slot.gap_hours, context, k_off)
-        k_inj = jax.random.fold_in(k_injury, slot.day)
-        state = tree_where(slot.injure, injury.apply(params, state, k_inj), state)
+        slept = cond_.slept_hours(end_hour, slot.gap_hours, condition)
+        tone, capture = cond_.offline(tone, slot.gap_hours, condition)
+        state = step_days(state, slot)
+        state = model.offline(params, state, slot.gap_hours, Context(slot.day, k_stream, slept, capture), k_off)
+        k_day = jax.random.fold_in(k_events, slot.day)
+        for j, event in enumerate(events):
+            k_j = k_day if j == 0 else jax.random.fold_in(k_day, j)  # the first keeps its old key
+            state = jax.lax.cond(
+                slot.events[j],
+                lambda s, e=event, v=values[j], kk=k_j: e.apply(model, params, s, v, kk),
+                lambda s: s,
+                state,
+            )
         ctl, tone = _reassess(rule, ctl, tone, slot.reassess)
         # The patient does the session with the adherence probability (1 when supervised).
         progress = (ctl["value"] - ctl["reference"]) * (
@@ -199,10 +247,10 @@ def _run(
         p_do = jnp.clip(
             slot.adherence + slot.adherence_drift * slot.weeks + slot.adherence_progress * progress, 0.0, 1.0
         )
-        offered = (slot.n_trials > 0) | (slot.modulation.exercise > 0) | (slot.modulation.priming > 0)
-        done = offered & (jax.random.uniform(jax.random.fold_in(k, 7)) < p_do)
         mod = slot.modulation
-        tone = modulators.session_start(tone, done * mod.exercise, done * mod.priming, slot.intensity, params)
+        offered = (slot.n_trials > 0) | (mod.exercise > 0) | (mod.priming > 0)
+        done = offered & (jax.random.uniform(jax.random.fold_in(k, 7)) < p_do)
+        tone = cond_.session_start(tone, done * mod.exercise, done * mod.priming, slot.intensity, condition)
         scale = jnp.where(slot.progressive, ctl["factor"], 1.0)
         n_do = jnp.where(done, jnp.round(slot.n_trials * scale), 0)
         stim = Stimulus(slot.task, slot.intensity)
@@ -210,26 +258,29 @@ def _run(
         def run_trial(carry_t: tuple[State, Tone, Array], xt: tuple[Array, Array]) -> Any:
             st, tn, reps = carry_t
             t, kt = xt
-            go = (t < n_do) & modulators.can_continue(tn, params)
-            gains = mod._replace(plasticity=mod.plasticity * modulators.plasticity_gain(tn, params))
+            go = (t < n_do) & cond_.can_continue(tn, condition)
+            gains = mod._replace(plasticity=mod.plasticity * cond_.plasticity_gain(tn, condition))
             new = model.trial(params, st, stim, gains, kt)
-            tn_new = modulators.after_repetition(tn, slot.intensity, params)
+            tn_new = cond_.after_repetition(tn, slot.intensity, condition)
             return (tree_where(go, new, st), tree_where(go, tn_new, tn), reps + go), None
+
+        def session(c: tuple[State, Tone, Array]) -> tuple[State, Tone, Array]:
+            n_scan = n_max if rule is None else int(np.ceil(n_max * rule.high))
+            return jax.lax.scan(run_trial, c, (jnp.arange(n_scan), jax.random.split(k_trials, n_scan)))[0]
 
         reps = zero
         if n_max > 0:
-            n_scan = n_max if rule is None else int(np.ceil(n_max * rule.high))
-            (state, tone, reps), _ = jax.lax.scan(
-                run_trial, (state, tone, zero), (jnp.arange(n_scan), jax.random.split(k_trials, n_scan))
-            )
+            state, tone, reps = jax.lax.cond(slot.n_trials > 0, session, lambda c: c, (state, tone, zero))
         snaps = tuple(
-            tree_where(index == at, model.snapshot(state), old)  # type: ignore[attr-defined]
+            tree_where(index == at, model.snapshot(state), old)
             for at, old in zip(snapshot_slots, snaps, strict=True)
         )
-        measures = model.assess(params, state, k_assess)
+        measures = jax.lax.cond(
+            slot.measure, lambda s: model.assess(params, s, k_assess), lambda s: blank, state
+        )
         ctl = {**ctl, "reps": ctl["reps"] + reps, "sessions": ctl["sessions"] + done}
         if rule is not None:
-            ctl["value"] = measures[rule.measure].astype(jnp.float32)
+            ctl["value"] = jnp.where(slot.measure, measures[rule.measure].astype(jnp.float32), ctl["value"])
         measures = {
             **measures,
             "fatigue": tone.fatigue,
@@ -243,9 +294,7 @@ def _run(
 
     n_slots = calendar.day.shape[0]
     (state, _, _, snaps), measures = jax.lax.scan(
-        run_slot,
-        (state0, modulators.rest(params), ctl0, snap0),
-        (calendar._replace(assess=None), jnp.arange(n_slots)),
+        run_slot, (state0, cond_.rest(condition), ctl0, snap0), (calendar, jnp.arange(n_slots))
     )
     return measures, state, snaps
 
@@ -281,25 +330,38 @@ def _reassess(
 
 
 CACHE_BUDGET_BYTES = 8 * 2**20
+LANES = 8  # patients per vmapped lane: fixed, so that the compiled lane never depends on the batch
 
 
 def auto_chunk(model: Model, params: Params, budget: int = CACHE_BUDGET_BYTES) -> int:
-    """Patients per chunk so that a chunk's states fit in `budget` bytes (about a cache's share).
+    """Patients per chunk (a multiple of `LANES`) so that a chunk's states fit in `budget` bytes.
 
-    Each step of the compiled scan has a fixed cost, so bigger chunks amortise it, until the
-    chunk's states spill out of cache (PEERS.md: 100-patient chunks of a 200-neuron network ran
-    3x faster than one vmap over 1,000). Small models get large chunks, large ones small.
+    Each dispatch of the compiled function has a fixed cost, so bigger chunks amortise it;
+    small models get large chunks, large ones small. The chunk size never changes a patient's
+    numbers (the lanes are the unit of vectorised work).
     """
     one = jax.tree_util.tree_map(lambda x: x[0], params)
     shapes = jax.eval_shape(model.init, one, jax.random.key(0))
     per_patient = sum(np.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
-    return int(np.clip(budget // max(int(per_patient), 1), 16, 16_384))
+    n = int(np.clip(budget // max(int(per_patient), 1), 16, 16_384))
+    return max(LANES, n // LANES * LANES)
 
 
 @lru_cache(maxsize=64)
-def _batched(model: Model, injury: Injury, max_trials: int, rule: Rule | None) -> Callable[..., Any]:
-    one = partial(simulate_one, model, injury=injury, max_trials=max_trials, rule=rule)
-    return jax.jit(jax.vmap(lambda p, c, k: one(p, c, k), in_axes=(0, None, 0)))
+def _batched(static: Static) -> Callable[..., Any]:
+    def one(p: Params, c: dict[str, Array], v: tuple[dict[str, Array], ...], cal: Calendar, k: Array) -> Any:
+        measures, state, _ = _run(static, p, c, v, cal, k, ())
+        return measures, state, failure_code(measures, state)
+
+    lane = jax.vmap(one, in_axes=(0, 0, 0, None, 0))
+
+    def chunk(p: Params, c: dict[str, Array], v: Any, cal: Calendar, k: Array) -> Any:
+        # [groups * LANES, ...] -> [groups, LANES, ...]: one lane after the other
+        split = partial(jax.tree_util.tree_map, lambda x: x.reshape(-1, LANES, *x.shape[1:]))
+        out = jax.lax.map(lambda a: lane(*a[:3], cal, a[3]), (split(p), split(c), split(v), split(k)))
+        return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), out)
+
+    return jax.jit(chunk)
 
 
 def simulate(
@@ -308,18 +370,21 @@ def simulate(
     calendar: Calendar,
     keys: Array,
     *,
-    injury: Injury | None = None,
+    condition: dict[str, Array] | None = None,
+    events: Sequence[Event] = (),
+    event_values: Sequence[dict[str, Any]] | None = None,
     chunk_size: int | None = None,
     return_state: bool = False,
     rule: Rule | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray] | tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Run a batch of patients (leading axis of every `params` leaf and of `keys`).
 
-    Patients run in chunks of `chunk_size` (default: `auto_chunk`) under one compiled `vmap`;
-    the last chunk is padded,
-    so every chunk reuses one compilation. Returns (measures: name -> [patients, slots],
-    failure codes [patients]) and, with `return_state`, the final states (batched pytree).
-    A patient whose numbers blow up gets a non-zero code; the others are unaffected.
+    `condition` and `event_values` leaves are scalars (every patient) or [patients] rows.
+    Patients run in chunks of `chunk_size` (default: `auto_chunk`, rounded up to whole lanes)
+    under one compiled function; the last chunk is padded, so every chunk reuses one
+    compilation. Returns (measures: name -> [patients, slots], failure codes [patients]) and,
+    with `return_state`, the final states (batched pytree). A patient whose numbers blow up
+    gets a non-zero code; the others are unaffected.
     """
     n = int(keys.shape[0])
     for name, leaf in params.items():
@@ -332,15 +397,22 @@ def simulate(
         chunk_size = auto_chunk(model, params)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    # Models and injuries are frozen dataclasses: hashable, so one compilation serves each.
-    fn = _batched(cast(Hashable, model), cast(Hashable, injury or NoInjury()), calendar.max_trials, rule)
-    size = min(chunk_size, n)
+    events = tuple(events)
+    rows = partial(_rows, n=n)
+    cond_rows = {k: rows(v, f"condition[{k!r}]") for k, v in cond_.complete(condition).items()}
+    values = tuple(
+        {k: rows(v, f"event_values[{j}][{k!r}]") for k, v in vals.items()}
+        for j, vals in enumerate(_event_values(events, event_values))
+    )
+    static = Static(cast(Hashable, model), events, calendar.max_trials, calendar.max_days, rule)  # type: ignore[arg-type]
+    fn = _batched(static)
+    size = -(-min(chunk_size, n) // LANES) * LANES
     outs = []
     for start in range(0, n, size):
         idx = np.arange(start, start + size)
         idx = np.where(idx < n, idx, 0)  # pad the last chunk with patient 0, dropped below
-        chunk = jax.tree_util.tree_map(lambda x, i=idx: x[i], params)
-        measures, state, codes = fn(chunk, calendar._replace(assess=None), keys[idx])
+        take = partial(jax.tree_util.tree_map, lambda x, i=idx: x[i])
+        measures, state, codes = fn(take(params), take(cond_rows), take(values), calendar, keys[idx])
         keep = min(size, n - start)
         outs.append(
             jax.tree_util.tree_map(
@@ -353,3 +425,13 @@ def simulate(
         return measures, codes
     state = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *[o[2] for o in outs])
     return measures, codes, state
+
+
+def _rows(value: Any, where: str, n: int) -> Array:
+    """A scalar broadcast to [n], or an [n] row checked."""
+    x = jnp.asarray(value, jnp.float32)
+    if x.ndim == 0:
+        return jnp.broadcast_to(x, (n,))
+    if x.shape != (n,):
+        raise ValueError(f"{where} has shape {x.shape}; expected a scalar or one value per patient ({n})")
+    return x

@@ -32,28 +32,26 @@ class Stimulus(NamedTuple):
 
 
 class Modulation(NamedTuple):
-    """Gains that interventions and modulators set for a session (dimensionless, 1 = neutral).
+    """Gains that interventions set for a session (dimensionless, 1 = neutral).
 
-    plasticity: multiplies synaptic learning rates; error: scales error feedback (0: none);
-    drive: scales the external drive of the trained population; forced_use: share of
-    daily-life actions forced onto the affected side (0-1, constraint therapy); movement: 1 when
-    the trained limb really moves, 0 when the movement is imagined, observed or mirrored;
-    exercise: 1 for an aerobic exercise session (its pulse scales with the session's intensity);
-    priming: the priming a stimulation session adds (`core.modulators`).
+    The engine and every model understand the generic gains: plasticity (multiplies synaptic
+    learning rates), drive (scales the external drive of the trained population), exercise (1
+    for an aerobic exercise session; its pulse scales with the session's intensity) and priming
+    (what a stimulation session adds, `core.condition`). `extra` holds the gains a model
+    declares for itself (its `ModelInfo.gains`, e.g. `motor`'s error feedback, forced use and
+    whether the limb moves), by name, with the model's neutral value where an intervention
+    sets none.
     """
 
     plasticity: Any
-    error: Any
     drive: Any
-    forced_use: Any
-    movement: Any
     exercise: Any = 0.0
     priming: Any = 0.0
+    extra: Any = {}  # noqa: RUF012  (a NamedTuple default; never mutated)
 
 
-NEUTRAL = Modulation(
-    plasticity=1.0, error=1.0, drive=1.0, forced_use=0.0, movement=1.0, exercise=0.0, priming=0.0
-)
+GENERIC_GAINS = ("plasticity", "drive", "exercise", "priming")
+NEUTRAL = Modulation(plasticity=1.0, drive=1.0, exercise=0.0, priming=0.0, extra={})
 
 
 class Context(NamedTuple):

@@ -20,6 +20,7 @@ SCHEMA = pa.schema(
         ("arm", pa.string()),
         ("patient", pa.int32()),
         ("day", pa.int32()),
+        ("minute", pa.int32()),
         ("measure", pa.string()),
         ("value", pa.float64()),
         ("failure", pa.int8()),
@@ -28,14 +29,23 @@ SCHEMA = pa.schema(
 
 
 def tidy_table(
-    arm: str, patient_ids: np.ndarray, days: np.ndarray, measures: dict[str, np.ndarray], codes: np.ndarray
+    arm: str,
+    patient_ids: np.ndarray,
+    days: np.ndarray,
+    measures: dict[str, np.ndarray],
+    codes: np.ndarray,
+    *,
+    minutes: np.ndarray | None = None,
 ) -> pa.Table:
-    """Long table from measures[name] of shape [patients, days]."""
+    """Long table from measures[name] of shape [patients, assessments]; `minutes`: each
+    assessment's clock time (minutes after midnight; several on a day are retests)."""
     n_p, n_d = len(patient_ids), len(days)
+    minutes = np.zeros(n_d, np.int32) if minutes is None else np.asarray(minutes)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in SCHEMA.names}
     for name, values in measures.items():
         cols["patient"].append(np.repeat(patient_ids, n_d))
         cols["day"].append(np.tile(days, n_p))
+        cols["minute"].append(np.tile(minutes, n_p))
         cols["measure"].append(np.full(n_p * n_d, name, dtype=object))
         cols["value"].append(np.asarray(values, np.float64).reshape(-1))
         cols["failure"].append(np.repeat(codes, n_d))
@@ -44,7 +54,7 @@ def tidy_table(
         "arm": pa.array(np.full(n, arm, dtype=object), pa.string()),
         **{
             k: pa.array(np.concatenate(cols[k]), SCHEMA.field(k).type)
-            for k in ("patient", "day", "measure", "value", "failure")
+            for k in ("patient", "day", "minute", "measure", "value", "failure")
         },
     }
     return pa.table(arrays, schema=SCHEMA)

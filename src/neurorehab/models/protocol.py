@@ -8,19 +8,23 @@ rule, which decides on reassessment days. Blocks compose: exercise after practic
 before it, imagery while pain limits movement are just blocks at their times. Compilation
 happens at the edge, in plain Python, before anything is traced: the engine sees only arrays.
 A session sits on the clock at its start time (trials take no clock time in the engine).
+Events (a lesion, a cut, its repair) fall on their day, before its sessions; assessments are
+kept at the end of their day, or at a clock time (several on one day are retests: a retest
+draws its own measurement noise and, since assessing changes nothing, adds no practice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import jax.numpy as jnp
 import numpy as np
 
 from neurorehab.core.engine import Calendar
-from neurorehab.core.types import NEUTRAL, Modulation
-from neurorehab.models.interventions import INTERVENTIONS
+from neurorehab.core.types import GENERIC_GAINS, Modulation
+from neurorehab.models.interventions import INTERVENTIONS, Intervention
+from neurorehab.models.registry import ModelInfo
 
 FIRST_SESSION_HOUR = 9.0
 
@@ -57,6 +61,10 @@ class Block:
     hour: float = FIRST_SESSION_HOUR
     adherence: Adherence = SUPERVISED
     progressive: bool = False
+    params: Mapping[str, float] = field(default_factory=dict)  # the intervention's parameters
+
+    def __hash__(self) -> int:
+        return hash((self.intervention, self.start_day, self.days, tuple(sorted(self.params.items()))))
 
     def session_days(self) -> list[int]:
         """Days of this block's sessions: `sessions_per_week` days spread over each week."""
@@ -85,11 +93,24 @@ class Session:
     progressive: bool
 
 
-def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
-    """Every session of a protocol in time order; two at the same time is an error."""
+def sessions(
+    blocks: Sequence[Block],
+    n_tasks: int,
+    *,
+    interventions: Mapping[str, Intervention] = INTERVENTIONS,
+    gains: Mapping[str, float] | None = None,
+) -> list[Session]:
+    """Every session of a protocol in time order; two at the same time is an error.
+
+    `interventions`: the names a block may use (a model's available ones); `gains`: the
+    model's own session gains at their neutral values.
+    """
     out: dict[tuple[int, float], Session] = {}
     for block in blocks:
-        intervention = INTERVENTIONS[block.intervention]
+        if block.intervention not in interventions:
+            raise ValueError(f"unknown intervention {block.intervention!r}; valid: {sorted(interventions)}")
+        intervention = interventions[block.intervention]
+        mod = intervention.modulation(block.params, gains or {})
         for index, (day, hour) in enumerate(block.session_times()):
             if hour >= 24.0:
                 raise ValueError(
@@ -102,7 +123,7 @@ def sessions(blocks: Sequence[Block], n_tasks: int) -> list[Session]:
                     f"two sessions fall on day {day} at {hour:g}:00 (block {block.intervention!r} "
                     f"starting day {block.start_day} overlaps another block)"
                 )
-            task, mod = intervention.session(index, block.task, n_tasks)
+            task = intervention.session(index, block.task, n_tasks)
             out[(day, hour)] = Session(
                 day,
                 hour,
@@ -122,49 +143,90 @@ def compile_calendar(
     *,
     duration_days: int,
     assess_days: Sequence[int],
-    n_tasks: int,
-    injury_day: int | None = None,
+    n_tasks: int | None = None,
+    event_days: Sequence[int] = (),
     reassess_days: Sequence[int] = (),
+    assess_times: Sequence[tuple[int, float]] = (),
+    info: ModelInfo | None = None,
+    interventions: Mapping[str, Intervention] | None = None,
+    gains: Mapping[str, float] | None = None,
 ) -> Calendar:
-    """Dense calendar: one slot per session, plus one for each other event day (injury or
-    assessment alone) at 09:00.
+    """Dense calendar: one slot per session, plus one for each other moment that needs one
+    (an event or an assessment alone on its day, at 09:00; an assessment at a clock time).
 
     Gaps are the hours between consecutive slots; the first slot's gap runs from day 0, 09:00.
-    The injury falls in the first slot of its day, before any session; a day's assessment is
-    kept from its last slot, after the day's sessions (`Calendar.assess`); a reassessment
-    (progression decision) happens in the first slot of its day, before its sessions.
+    Event k (of `event_days`) falls in the first slot of its day, before any session; a day's
+    assessment is kept from its last slot, after the day's sessions; an assessment of
+    `assess_times` (day, hour) is kept at that time (after a session starting then); a
+    reassessment (progression decision) happens in the first slot of its day, before its
+    sessions. `info`: the model's declaration, which gives the defaults of `n_tasks`,
+    `interventions` (the ones it may use) and `gains` (its own session gains at their neutral
+    values); without it, the generic interventions and no model gains.
     """
-    by_time = {(s.day, s.hour): s for s in sessions(blocks, n_tasks)}
-    event_days = set(assess_days) | set(reassess_days) | ({injury_day} if injury_day is not None else set())
-    late = sorted(d for d in event_days | {d for d, _ in by_time} if d > duration_days or d < 0)
+    if info is not None:
+        n_tasks = len(info.tasks) if n_tasks is None else n_tasks
+        interventions = info.available_interventions() if interventions is None else interventions
+        gains = {k: v.default for k, v in info.gains.items()} if gains is None else gains
+    if n_tasks is None:
+        raise ValueError("compile_calendar needs n_tasks (or info, the model's declaration)")
+    interventions = INTERVENTIONS if interventions is None else interventions
+    gains = dict(gains or {})
+    by_time = {(s.day, s.hour): s for s in sessions(blocks, n_tasks, interventions=interventions, gains=gains)}
+    event_days = list(event_days)
+    timed = {(int(d), float(h)) for d, h in assess_times}
+    event_set = set(assess_days) | set(reassess_days) | set(event_days)
+    late = sorted(
+        d for d in event_set | {d for d, _ in by_time} | {d for d, _ in timed} if d > duration_days or d < 0
+    )
     if late:
         raise ValueError(f"events on days {late[:5]} fall outside 0..{duration_days} (duration_days)")
+    bad_hours = sorted(h for _, h in timed if not 0 <= h < 24)
+    if bad_hours:
+        raise ValueError(f"assessment hours {bad_hours[:5]} fall outside 0..24")
     times = sorted(
-        set(by_time) | {(d, FIRST_SESSION_HOUR) for d in event_days if not any(t[0] == d for t in by_time)}
+        set(by_time)
+        | timed
+        | {(d, FIRST_SESSION_HOUR) for d in event_set if not any(t[0] == d for t in set(by_time) | timed)}
     )
     hours = np.array([24.0 * d + h for d, h in times])
     days = [d for d, _ in times]
     last_of_day = [i == len(times) - 1 or times[i + 1][0] != d for i, (d, _) in enumerate(times)]
     first_of_day = [i == 0 or times[i - 1][0] != d for i, (d, _) in enumerate(times)]
     slots = [by_time.get(t) for t in times]
-    mods = np.array([s.modulation if s else NEUTRAL for s in slots], np.float32).reshape(-1, len(NEUTRAL))
+    neutral = Modulation(1.0, 1.0, 0.0, 0.0, extra=gains)
+    mods = [s.modulation if s else neutral for s in slots]
     assess_set = set(assess_days)
+    assess = np.asarray(
+        [(d in assess_set and last) or t in timed for t, d, last in zip(times, days, last_of_day, strict=True)]
+    )
+    reassess = np.asarray([d in set(reassess_days) and f for d, f in zip(days, first_of_day, strict=True)])
+    # The progression rule reads the latest measure at every slot (adherence follows perceived
+    # progress), so an arm with reassessments measures every slot.
+    measure = assess | reassess.any()
+    previous = np.concatenate([[0], np.asarray(days[:-1], int)]) if days else np.zeros(0, int)
     return Calendar(
         day=jnp.asarray(days, jnp.int32),
         minute=jnp.asarray([round(60 * h) for _, h in times], jnp.int32),
         gap_hours=jnp.asarray(np.diff(hours, prepend=FIRST_SESSION_HOUR), jnp.float32),
+        days=jnp.asarray(np.asarray(days, int) - previous, jnp.int32),
         n_trials=jnp.asarray([s.n_trials if s else 0 for s in slots], jnp.int32),
         task=jnp.asarray([s.task if s else 0 for s in slots], jnp.int32),
         intensity=jnp.asarray([s.intensity if s else 0.0 for s in slots], jnp.float32),
-        modulation=Modulation(*(jnp.asarray(mods[:, i]) for i in range(len(NEUTRAL)))),
-        injure=jnp.asarray([d == injury_day and f for d, f in zip(days, first_of_day, strict=True)]),
+        modulation=Modulation(
+            *(jnp.asarray([getattr(m, g) for m in mods], jnp.float32) for g in GENERIC_GAINS),
+            extra={g: jnp.asarray([m.extra[g] for m in mods], jnp.float32) for g in gains},
+        ),
+        events=jnp.asarray(
+            np.array(
+                [[d == e and f for e in event_days] for d, f in zip(days, first_of_day, strict=True)], bool
+            ).reshape(len(days), len(event_days))
+        ),
         adherence=jnp.asarray([s.adherence.initial if s else 1.0 for s in slots], jnp.float32),
         adherence_drift=jnp.asarray([s.adherence.per_week if s else 0.0 for s in slots], jnp.float32),
         adherence_progress=jnp.asarray([s.adherence.per_progress if s else 0.0 for s in slots], jnp.float32),
         weeks=jnp.asarray([s.weeks if s else 0.0 for s in slots], jnp.float32),
         progressive=jnp.asarray([bool(s and s.progressive) for s in slots]),
-        reassess=jnp.asarray(
-            [d in set(reassess_days) and f for d, f in zip(days, first_of_day, strict=True)]
-        ),
-        assess=np.asarray([d in assess_set and last for d, last in zip(days, last_of_day, strict=True)]),
+        reassess=jnp.asarray(reassess),
+        assess=jnp.asarray(assess),
+        measure=jnp.asarray(measure),
     )

@@ -27,6 +27,7 @@ import jax
 import numpy as np
 
 from neurorehab.core.engine import Calendar, simulate, snapshots_one
+from neurorehab.core.model import Model
 from neurorehab.io.atomic import write_atomic
 from neurorehab.io.results import tidy_table, write_parquet
 
@@ -79,15 +80,22 @@ def compute_shard(job: Job) -> Shard:
     c = _compiled(job.scenario)
     arm = c.arms[job.arm]
     ids = np.arange(job.start, job.start + job.n)
-    params, keys = c.sample_params(ids), c.sim_keys(ids)
+    params, condition, values, keys = c.sample_params(ids), c.sample_condition(ids), c.sample_events(ids), c.sim_keys(ids)
     measures, codes = simulate(
-        c.model, params, arm.calendar, keys, injury=c.injury, chunk_size=job.chunk, rule=arm.rule
+        c.model,
+        params,
+        arm.calendar,
+        keys,
+        condition=condition,
+        events=c.events,
+        event_values=values,
+        chunk_size=job.chunk,
+        rule=arm.rule,
     )  # type: ignore[misc]
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
-    snaps = (
-        snapshot_arrays(c, arm, params, keys[0]) if job.start == 0 and hasattr(c.model, "snapshot") else None
-    )
-    table = tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes)
+    pictures = type(c.model).snapshot is not Model.snapshot  # the model has something to picture
+    snaps = snapshot_arrays(c, arm, (params, condition, values), keys[0]) if job.start == 0 and pictures else None
+    table = tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes, minutes=arm.minutes[arm.assess])
     return Shard(table, snaps, time.perf_counter() - t)
 
 
@@ -185,7 +193,7 @@ def snapshot_slots(cal: Calendar) -> dict[str, int]:
     of therapy and the end of the run (each when it exists; duplicates dropped)."""
     day, sessions = np.asarray(cal.day), np.flatnonzero(np.asarray(cal.n_trials) > 0)
     labels = {"baseline": 0}
-    injured = np.flatnonzero(np.asarray(cal.injure))
+    injured = np.flatnonzero(np.asarray(cal.events).any(axis=1)) if cal.events.size else np.zeros(0, int)
     if injured.size:
         labels["after injury"] = int(injured[0])
     if sessions.size:
@@ -198,22 +206,27 @@ def snapshot_slots(cal: Calendar) -> dict[str, int]:
     return {label: slot for slot, label in seen.items()}
 
 
-_snapshots = jax.jit(snapshots_one, static_argnums=(0, 4), static_argnames=("injury", "max_trials", "rule"))
+_snapshots = jax.jit(
+    snapshots_one, static_argnums=(0, 4), static_argnames=("events", "max_trials", "max_days", "rule")
+)
 
 
-def snapshot_arrays(c: Any, arm: Any, params: Any, key: Any) -> dict[str, np.ndarray]:
-    """Pictures of patient 0 at the labelled slots, as `label__name` arrays."""
+def snapshot_arrays(c: Any, arm: Any, patient: Any, key: Any) -> dict[str, np.ndarray]:
+    """Pictures of patient 0 at the labelled slots, as `label__name` arrays; `patient`: the
+    shard's (params, condition, event values)."""
     labels = snapshot_slots(arm.calendar)
-    first = jax.tree_util.tree_map(lambda x: x[0], params)
-    cal = arm.calendar._replace(assess=None)
+    params, condition, values = jax.tree_util.tree_map(lambda x: x[0], patient)
     snaps = _snapshots(
         c.model,
-        first,
-        cal,
+        params,
+        arm.calendar,
         key,
         tuple(labels.values()),
-        injury=c.injury,
+        condition=condition,
+        events=c.events,
+        event_values=values,
         max_trials=arm.calendar.max_trials,
+        max_days=arm.calendar.max_days,
         rule=arm.rule,
     )
     arrays = {

@@ -46,7 +46,7 @@ def trial_data(c: CompiledScenario, out: Path) -> TrialData:
     rows = query(
         out,
         "select arm, patient, day, value, failure from results where measure = "
-        f"'{t.primary.measure}' order by arm, patient, day",
+        f"'{t.primary.measure}' order by arm, patient, day, minute",
     ).df()
     index = {name: i for i, name in enumerate(arms)}
     rows["a"] = rows["arm"].map(index)

@@ -12,7 +12,7 @@ import numpy as np
 from neurorehab.config.scenario import core_block, parse_scenario
 from neurorehab.core.progression import REASONS
 from neurorehab.io.results import query
-from neurorehab.models import INTERVENTIONS, MODELS
+from neurorehab.models import registry
 from neurorehab.models.protocol import Block, sessions
 from neurorehab.viz.figures import png
 
@@ -21,9 +21,10 @@ def calendar_figure(run: Path, scenario: dict[str, Any]) -> bytes:
     """One panel per arm: sessions by day and clock time, coloured by intervention (hollow:
     offered at home), with the share of offered sessions done per interval and the dose factor."""
     s = parse_scenario(scenario)
-    info = MODELS[s.model][1]
+    info = registry.get(s.model)
+    available = info.available_interventions()
     palette = plt.get_cmap("tab20")
-    colour = {name: palette(i % 20) for i, name in enumerate(INTERVENTIONS)}
+    colour = {name: palette(i % 20) for i, name in enumerate(available)}
     done = _per_arm(run, "sessions_done")
     factor = _per_arm(run, "dose_factor")
     size = (11, 1.9 * len(s.arms) + 0.6)
@@ -39,7 +40,7 @@ def calendar_figure(run: Path, scenario: dict[str, Any]) -> bytes:
                 seen.add(block.intervention)
                 face = "none" if home else c
                 ax.scatter(day, hour, s=14, marker="s", facecolors=face, edgecolors=c, label=label)
-        offered_days = [x.day for x in sessions(blocks, len(info.tasks))]
+        offered_days = [x.day for x in sessions(blocks, len(info.tasks), interventions=available)]
         ax.set_ylim(24, 0)
         ax.set_ylabel("clock (h)")
         ax.set_title(arm.name, fontsize=10, loc="left")

@@ -11,8 +11,9 @@ from typing import Any
 import yaml
 
 from neurorehab.io.atomic import write_text_atomic
-from neurorehab.models import MODELS
-from neurorehab.viz.figures import MODEL_FIGURES, load_snapshots, recovery_curves
+from neurorehab.core import condition
+from neurorehab.models import registry
+from neurorehab.viz.figures import model_figures, recovery_curves
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
@@ -45,11 +46,14 @@ def build_report(run: str | Path) -> Path:
         )
     manifest = json.loads(manifest_path.read_text())
     scenario = manifest["scenario"]
-    _, info = MODELS[manifest["model"]]
+    try:
+        info = registry.get(manifest["model"])
+    except KeyError as err:
+        raise ReportError(f"{run}: {err.args[0]} (is the package that provides it installed?)") from None
     arms = manifest["arms"]
     measures = manifest["measures"]
-    units = {k: v.unit for k, v in info.measures.items()}
-    snapshots = {p.stem: load_snapshots(p) for p in sorted((run / "snapshots").glob("*.npz"))}
+    specs = {**info.measures, **condition.MEASURES}
+    units = {k: v.unit for k, v in specs.items()}
     parts = [
         f"<h1>neurorehab report: {html.escape(manifest['name'])}</h1>",
         f"<p>{html.escape(scenario.get('description') or '')}</p>",
@@ -64,13 +68,12 @@ def build_report(run: str | Path) -> Path:
         "<h2>Recovery curves (every patient under every arm)</h2>",
         _img(recovery_curves(run, measures, units, arms), "curves"),
     ]
-    figures = MODEL_FIGURES.get(info.name)
+    figures = model_figures(run, manifest, info)
     if figures:
-        parts.append(f"<h2>The {info.name} model</h2>")
-        parts += [f"<h3>{html.escape(t)}</h3>{_img(b, t)}" for t, b in figures(run, arms, snapshots)]
+        parts.append(f"<h2>The {html.escape(info.name)} model</h2>")
+        parts += [f"<h3>{html.escape(t)}</h3>{_img(b, t)}" for t, b in figures]
     parts.append(
-        "<h2>Measures</h2>"
-        + _table([(m, f"{info.measures[m].unit}: {info.measures[m].doc}") for m in measures])
+        "<h2>Measures</h2>" + _table([(m, f"{specs[m].unit}: {specs[m].doc}") for m in measures if m in specs])
     )
     parts.append("<h2>Scenario</h2>" + _table(_flatten(scenario)))
     parts.append(

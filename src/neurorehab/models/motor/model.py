@@ -41,25 +41,20 @@ import jax.numpy as jnp
 from jax import Array
 
 from neurorehab.core.types import Context, Modulation, State, Stimulus
-from neurorehab.models.base import MeasureSpec, ModelInfo, ParamSpec
+from neurorehab.core.model import Model
+from neurorehab.core.spec import Measure, Param
 
 TWO_PI = 2.0 * math.pi
 _HAN = "Han, Arbib & Schweighofer 2008 (public re-implementation defaults, SCIENCE.md 2)"
 
-INFO = ModelInfo(
-    name="motor",
-    summary="Han et al. 2008: two motor cortices, arm choice by reward, use-dependent recovery "
-    "and learned non-use after stroke.",
-    source="Han, Arbib & Schweighofer 2008, PLoS Comput Biol 4:e1000133; Prabhakaran et al. 2008; "
-    "Byblow et al. 2015",
-    params={
-        "alpha_use": ParamSpec(
+PARAMS: dict[str, Param] = {
+        "alpha_use": Param(
             0.002, "rad/(reach x activity)", _HAN, "use-dependent learning rate", 0.0, 0.05
         ),
-        "alpha_error": ParamSpec(0.005, "1/(reach x activity)", _HAN, "error-based learning rate", 0.0, 0.05),
-        "beta": ParamSpec(10.0, "1/value", _HAN, "softmax inverse temperature of arm choice", 0.0, 1e3),
-        "value_rate": ParamSpec(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
-        "reward_width": ParamSpec(
+        "alpha_error": Param(0.005, "1/(reach x activity)", _HAN, "error-based learning rate", 0.0, 0.05),
+        "beta": Param(10.0, "1/value", _HAN, "softmax inverse temperature of arm choice", 0.0, 1e3),
+        "value_rate": Param(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
+        "reward_width": Param(
             0.35,
             "rad",
             "calibrated: the re-implementation's 0.2 rad makes the arm choice blind to any error "
@@ -70,7 +65,7 @@ INFO = ModelInfo(
             1e-3,
             3.0,
         ),
-        "noise": ParamSpec(
+        "noise": Param(
             0.15,
             "fraction of activity",
             _HAN,
@@ -79,7 +74,7 @@ INFO = ModelInfo(
             0.0,
             0.3,
         ),
-        "motor_noise": ParamSpec(
+        "motor_noise": Param(
             0.03,
             "population-vector units",
             "illustrative: healthy reach errors of ~2 deg",
@@ -87,7 +82,7 @@ INFO = ModelInfo(
             0.0,
             2.0,
         ),
-        "tuning_threshold": ParamSpec(
+        "tuning_threshold": Param(
             0.7,
             "fraction of the peak drive",
             "calibrated (0 is Han et al.'s rectified cosine): lateral inhibition recruits, for "
@@ -103,10 +98,10 @@ INFO = ModelInfo(
             0.0,
             0.95,
         ),
-        "basis_width": ParamSpec(
+        "basis_width": Param(
             0.4, "rad", "illustrative: 16 overlapping bases", "SD of the value bases", 0.05, 3.0
         ),
-        "penumbra": ParamSpec(
+        "penumbra": Param(
             0.85,
             "fraction",
             "calibrated: with the model's learned non-use, 0.85 gives MEP-positive patients a "
@@ -116,7 +111,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "recovery_tau_days": ParamSpec(
+        "recovery_tau_days": Param(
             30.0,
             "day",
             "most spontaneous recovery within 3 months (Kwakkel et al. 2006, recalled)",
@@ -124,7 +119,7 @@ INFO = ModelInfo(
             0.1,
             1e4,
         ),
-        "cst_per_severity": ParamSpec(
+        "cst_per_severity": Param(
             0.0,
             "fraction",
             "0 reproduces Han et al.'s pure cortical lesion; cohorts set it",
@@ -132,7 +127,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "cst_threshold": ParamSpec(
+        "cst_threshold": Param(
             0.6,
             "fraction",
             "illustrative: severe CST damage (no MEP) blocks recovery (Byblow et al. 2015)",
@@ -140,7 +135,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "fm_width_deg": ParamSpec(
+        "fm_width_deg": Param(
             30.0,
             "deg",
             "documented mapping choice: a 30 deg error scores 61 % of a direction's points",
@@ -148,41 +143,32 @@ INFO = ModelInfo(
             1.0,
             180.0,
         ),
-    },
-    measures={
-        "error_q1": MeasureSpec("deg", "mean |directional error| of the affected arm, targets 0-90 deg"),
-        "error_q2": MeasureSpec("deg", "same, targets 90-180 deg"),
-        "error_q3": MeasureSpec("deg", "same, targets 180-270 deg"),
-        "error_q4": MeasureSpec("deg", "same, targets 270-360 deg"),
-        "use_share": MeasureSpec(
+    }
+
+MEASURES: dict[str, Measure] = {
+        "error_q1": Measure("deg", "mean |directional error| of the affected arm, targets 0-90 deg"),
+        "error_q2": Measure("deg", "same, targets 90-180 deg"),
+        "error_q3": Measure("deg", "same, targets 180-270 deg"),
+        "error_q4": Measure("deg", "same, targets 270-360 deg"),
+        "use_share": Measure(
             "0-1", "share of the past week's daily-life reaches made with the affected arm"
         ),
-        "use_day": MeasureSpec("0-1", "the same share over the last day only"),
-        "mal_like": MeasureSpec(
+        "use_day": Measure("0-1", "the same share over the last day only"),
+        "mal_like": Measure(
             "0-5", "motor-activity-log-like amount of use: 5 x use_share / 0.5, capped at 5"
         ),
-        "fm_ue_like": MeasureSpec(
+        "fm_ue_like": Measure(
             "0-66", "FM-UE-like score: 66 x CST gain x mean over the test reaches of exp(-err^2/(2 w^2))"
         ),
-        "arat_like": MeasureSpec("0-57", "ARAT-like score: 57 x (FM-UE-like / 66)^1.5 (floor effect)"),
-        "cells_q1": MeasureSpec("fraction", "share of working affected-cortex cells tuned to 0-90 deg"),
-        "cst_gain": MeasureSpec(
+        "arat_like": Measure("0-57", "ARAT-like score: 57 x (FM-UE-like / 66)^1.5 (floor effect)"),
+        "cells_q1": Measure("fraction", "share of working affected-cortex cells tuned to 0-90 deg"),
+        "cst_gain": Measure(
             "0-1",
             "corticospinal output of the affected side (an MEP-like marker: above "
             "1 - cst_threshold, the patient is MEP-positive)",
         ),
-    },
-    tasks=("all-directions", "quadrant-1", "quadrant-2", "quadrant-3", "quadrant-4"),
-    reps_per_minute=10.0,
-    injuries={
-        "focal-lesion": "stroke: cells of the affected cortex tuned to 0-90 deg lost (severity = share "
-        "of them), plus CST output loss = cst_per_severity x severity",
-        "diffuse": "traumatic brain or spinal injury: a share (severity) of cells in every direction "
-        "and the same share of CST output lost",
-    },
-    options={"n_cells": (8, 5000), "n_basis": (4, 64), "daily_reaches": (1, 2000), "n_test": (4, 128)},
-    capabilities=("two-limbs", "error-feedback"),
-)
+    }
+
 
 
 def _wrap(x: Array) -> Array:
@@ -207,7 +193,7 @@ WEEK = 7  # days behind the use share (the motor activity log asks about the pas
 
 
 @dataclass(frozen=True)
-class Motor:
+class Motor(Model):
     """Two cortices of `n_cells`, `n_basis` value bases, `daily_reaches` a day; see module docstring.
 
     `daily_reaches`: spontaneous reaches a day with free arm choice, 200 by default: fewer than
@@ -220,7 +206,6 @@ class Motor:
     daily_reaches: int = 200
     n_test: int = 64
     name: str = "motor"
-    info = INFO
 
     # --- pieces -------------------------------------------------------------------------
     def _phi(self, params: dict[str, Array], theta: Array) -> Array:
@@ -293,7 +278,6 @@ class Motor:
                 "cst_target": jnp.ones(2),
             },
             slow={
-                "day": jnp.float32(0.0),
                 "forced": jnp.float32(0.0),
                 "use_days": jnp.full(WEEK, 0.5, jnp.float32),
             },
@@ -323,19 +307,20 @@ class Motor:
             jax.random.normal(k_eta, (2,)),
             stimulus.intensity * modulation.drive,
         )
-        err = err * modulation.movement  # an imagined reach has no visible outcome
-        new0, _ = self._learn(params, pd0, u0, y, err, target, modulation.plasticity, modulation.error)
+        gains = modulation.extra
+        err = err * gains["movement"]  # an imagined reach has no visible outcome
+        new0, _ = self._learn(params, pd0, u0, y, err, target, modulation.plasticity, gains["error"])
         value = self._update_value(
             params,
             state.plastic["value"],
             0,
             self._phi(params, target),
             self._reward(params, err),
-            modulation.movement,
+            gains["movement"],
         )
         return state._replace(
             plastic={**state.plastic, "pd": state.plastic["pd"].at[0].set(new0), "value": value},
-            slow={**state.slow, "forced": modulation.forced_use},
+            slow={**state.slow, "forced": gains["forced_use"]},
         )
 
     def _daily_life(self, params, state: State, forced: Array, key: Array) -> tuple[State, Array]:
@@ -376,33 +361,18 @@ class Motor:
         cst = s["cst_target"] + (s["cst"] - s["cst_target"]) * jnp.exp(-1.0 / params["recovery_tau_days"])
         return state._replace(structural={**s, "silenced": s["silenced"] * (1.0 - back), "cst": cst})
 
-    def offline(
-        self, params: dict[str, Array], state: State, hours: Array, context: Context, key: Array
-    ) -> State:
-        """Each whole day since the last update: recovery, then a day of spontaneous reaching.
+    steps_days = True
+
+    def day(self, params: dict[str, Array], state: State, context: Context, key: Array) -> State:
+        """A day since the last update: recovery, then a day of spontaneous reaching.
 
         Forced use (a CIMT mitt) applies on the first day after a session, i.e. the session's day.
         """
-        first = state.slow["day"].astype(jnp.int32)
-        n_days = context.day - first
-
-        def one_day(i: Array, st: State) -> State:
-            k = jax.random.fold_in(context.stream, first + i + 1)
-            k_rec, k_life = jax.random.split(k)
-            st = self._recover(params, st, k_rec)
-            forced = jnp.where(i == 0, st.slow["forced"], 0.0)
-            st, share = self._daily_life(params, st, forced, k_life)
-            days = jnp.roll(st.slow["use_days"], 1).at[0].set(share)
-            return st._replace(slow={**st.slow, "use_days": days})
-
-        state = jax.lax.fori_loop(0, n_days, one_day, state)
-        return state._replace(
-            slow={
-                **state.slow,
-                "day": context.day.astype(jnp.float32),
-                "forced": jnp.where(n_days > 0, 0.0, state.slow["forced"]),
-            }
-        )
+        k_rec, k_life = jax.random.split(key)
+        state = self._recover(params, state, k_rec)
+        state, share = self._daily_life(params, state, state.slow["forced"], k_life)
+        days = jnp.roll(state.slow["use_days"], 1).at[0].set(share)
+        return state._replace(slow={**state.slow, "use_days": days, "forced": jnp.float32(0.0)})
 
     def assess(self, params: dict[str, Array], state: State, key: Array) -> dict[str, Array]:
         s = state.structural
@@ -446,58 +416,3 @@ class Motor:
         """Preferred directions and status of every cell of both cortices, for the polar plot."""
         s = state.structural
         return {"pd": state.plastic["pd"], "alive": s["alive"], "silenced": s["silenced"]}
-
-
-@dataclass(frozen=True)
-class FocalLesion:
-    """Stroke: the affected cortex loses `severity` of its cells tuned to [sector_start, +width).
-
-    A share `penumbra` of the lost cells is silenced but viable (recovers); the rest die. CST
-    output falls by cst_per_severity x severity, of which the same share recovers unless the
-    loss passes cst_threshold.
-    """
-
-    severity: float = 1.0
-    sector_start_deg: float = 0.0
-    sector_width_deg: float = 90.0
-
-    def apply(self, params: dict[str, Array], state: State, key: Array) -> State:
-        pd0 = state.plastic["pd"][0]
-        start = math.radians(self.sector_start_deg)
-        in_sector = jnp.mod(pd0 - start, TWO_PI) < math.radians(self.sector_width_deg)
-        severity = params.get("injury_severity", self.severity)
-        return _lose(params, state, key, in_sector, severity, params["cst_per_severity"] * severity)
-
-
-@dataclass(frozen=True)
-class Diffuse:
-    """Traumatic brain or spinal injury: `severity` of the affected cortex's cells (any tuning)
-    and the same share of CST output are lost; recovery as for a focal lesion."""
-
-    severity: float = 0.5
-
-    def apply(self, params: dict[str, Array], state: State, key: Array) -> State:
-        everywhere = jnp.ones(state.plastic["pd"].shape[1], bool)
-        severity = params.get("injury_severity", self.severity)
-        return _lose(params, state, key, everywhere, severity, jnp.asarray(severity, jnp.float32))
-
-
-def _lose(params, state: State, key: Array, target: Array, severity, cst_loss: Array) -> State:
-    k_hit, k_viable = jax.random.split(key)
-    hit = target & (jax.random.uniform(k_hit, target.shape) < severity)
-    blocked = jax.nn.sigmoid((params["cst_threshold"] - cst_loss) / 0.02)  # ~0 past the threshold
-    share = params["penumbra"] * blocked
-    viable = jax.random.uniform(k_viable, target.shape) < share
-    s = state.structural
-    alive0 = s["alive"][0] * (1.0 - (hit & ~viable))
-    silenced0 = jnp.maximum(s["silenced"][0], (hit & viable).astype(jnp.float32))
-    cst0 = s["cst"][0] * (1.0 - cst_loss)
-    target0 = s["cst_target"][0] * (1.0 - cst_loss * (1.0 - share))
-    return state._replace(
-        structural={
-            "alive": s["alive"].at[0].set(alive0),
-            "silenced": s["silenced"].at[0].set(silenced0),
-            "cst": s["cst"].at[0].set(cst0),
-            "cst_target": s["cst_target"].at[0].set(target0),
-        }
-    )

@@ -27,17 +27,13 @@ from jax import Array
 
 from neurorehab.core.plasticity import hebbian_bounded, use_decay
 from neurorehab.core.types import Context, Modulation, State, Stimulus
-from neurorehab.models.base import MeasureSpec, ModelInfo, ParamSpec
+from neurorehab.core.model import Model
+from neurorehab.core.spec import Measure, Param
 
 _ILL = "illustrative (seed 000 gives no numbers); chosen so that the healthy D responds near 1"
 
-INFO = ModelInfo(
-    name="pathway",
-    summary="Seed 000 Fig. 2: neuron B is lost and practice strengthens the surviving A->D route.",
-    source="Awasthi & Mantri (seed 000), Fig. 2; van Rossum, Bi & Turrigiano 2000; "
-    "Han, Arbib & Schweighofer 2008",
-    params={
-        "learning_rate": ParamSpec(
+PARAMS: dict[str, Param] = {
+        "learning_rate": Param(
             0.01,
             "1/trial",
             "illustrative; sets weeks-scale recovery at 100 repetitions a session",
@@ -45,13 +41,13 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "w_max": ParamSpec(1.0, "dimensionless", "normalisation", "soft upper bound of a weight", 0.01, 10.0),
-        "w_a0": ParamSpec(0.2, "dimensionless", _ILL, "healthy A->D weight (minor route)", 0.0, 10.0),
-        "w_b0": ParamSpec(0.8, "dimensionless", _ILL, "healthy B->D weight (main route)", 0.0, 10.0),
-        "w_c0": ParamSpec(0.2, "dimensionless", _ILL, "healthy C->D weight (other task)", 0.0, 10.0),
-        "gain": ParamSpec(8.0, "1/input", _ILL, "slope of D's sigmoid", 0.1, 100.0),
-        "threshold": ParamSpec(0.5, "input", _ILL, "input at which D responds at half maximum", 0.0, 10.0),
-        "noise": ParamSpec(
+        "w_max": Param(1.0, "dimensionless", "normalisation", "soft upper bound of a weight", 0.01, 10.0),
+        "w_a0": Param(0.2, "dimensionless", _ILL, "healthy A->D weight (minor route)", 0.0, 10.0),
+        "w_b0": Param(0.8, "dimensionless", _ILL, "healthy B->D weight (main route)", 0.0, 10.0),
+        "w_c0": Param(0.2, "dimensionless", _ILL, "healthy C->D weight (other task)", 0.0, 10.0),
+        "gain": Param(8.0, "1/input", _ILL, "slope of D's sigmoid", 0.1, 100.0),
+        "threshold": Param(0.5, "input", _ILL, "input at which D responds at half maximum", 0.0, 10.0),
+        "noise": Param(
             0.1,
             "activity SD",
             "illustrative trial-to-trial variability",
@@ -59,7 +55,7 @@ INFO = ModelInfo(
             0.0,
             2.0,
         ),
-        "decay_tau_h": ParamSpec(
+        "decay_tau_h": Param(
             504.0,
             "h",
             "illustrative: unused synapses halve in ~2 weeks (weeks-scale disuse loss, seed 000)",
@@ -67,7 +63,7 @@ INFO = ModelInfo(
             1.0,
             1e6,
         ),
-        "use_half": ParamSpec(
+        "use_half": Param(
             5.0,
             "co-activity",
             "illustrative: ~5 co-active trials protect a synapse",
@@ -75,10 +71,10 @@ INFO = ModelInfo(
             1e-6,
             1e6,
         ),
-        "use_tau_h": ParamSpec(
+        "use_tau_h": Param(
             24.0, "h", "illustrative: protection lasts about a day", "decay time of the use trace", 0.1, 1e6
         ),
-        "daily_use": ParamSpec(
+        "daily_use": Param(
             20.0,
             "repetitions/day",
             "illustrative: everyday use of D's "
@@ -88,31 +84,27 @@ INFO = ModelInfo(
             0.0,
             1e4,
         ),
-        "w_floor": ParamSpec(0.05, "dimensionless", _ILL, "weight that disuse decays toward", 0.0, 10.0),
-    },
-    measures={
-        "d_function": MeasureSpec(
+        "w_floor": Param(0.05, "dimensionless", _ILL, "weight that disuse decays toward", 0.0, 10.0),
+    }
+
+MEASURES: dict[str, Measure] = {
+        "d_function": Measure(
             "% of pre-injury", "D's noiseless response to task 0 relative to the healthy network's"
         ),
-        "d_response": MeasureSpec("activity 0-1", "D's noiseless response to task 0"),
-        "w_ad": MeasureSpec("dimensionless", "mean A->D weight"),
-        "w_bd": MeasureSpec("dimensionless", "mean B->D weight (lost cells count as 0)"),
-        "w_cd": MeasureSpec("dimensionless", "mean C->D weight"),
-    },
-    tasks=("use-d", "other"),
-    reps_per_minute=10.0,
-    options={"n_cells": (1, 10_000)},
-    injuries={"lose-b": "remove a fraction (severity) of the B relay cells, D's main route"},
-)
+        "d_response": Measure("activity 0-1", "D's noiseless response to task 0"),
+        "w_ad": Measure("dimensionless", "mean A->D weight"),
+        "w_bd": Measure("dimensionless", "mean B->D weight (lost cells count as 0)"),
+        "w_cd": Measure("dimensionless", "mean C->D weight"),
+    }
+
 
 
 @dataclass(frozen=True)
-class Pathway:
+class Pathway(Model):
     """Relay groups A, B, C (n_cells each) onto one output D; see the module docstring."""
 
     n_cells: int = 10
     name: str = "pathway"
-    info = INFO
 
     def _patterns(self) -> Array:
         n = self.n_cells
@@ -180,24 +172,3 @@ class Pathway:
             "w_bd": means[1],
             "w_cd": means[2],
         }
-
-
-@dataclass(frozen=True)
-class LoseB:
-    """Injury `lose-b`: a fraction `severity` of the B cells dies (chosen at random per patient).
-
-    Dead cells stop firing and their synapses onto D are gone (weight 0).
-    """
-
-    n_cells: int = 10
-    severity: float = 1.0
-
-    def apply(self, params: dict[str, Array], state: State, key: Array) -> State:
-        n = self.n_cells
-        severity = params.get("injury_severity", self.severity)
-        # Rank-based choice: exactly round-half-up(severity * n) cells die, which ones varies by key.
-        order = jnp.argsort(jax.random.uniform(key, (n,)))
-        dead_b = jnp.zeros(n).at[order].set((jnp.arange(n) < jnp.floor(severity * n + 0.5)) * 1.0)
-        alive = state.structural["alive"] * jnp.concatenate([jnp.ones(n), 1.0 - dead_b, jnp.ones(n)])
-        plastic = {**state.plastic, "w": state.plastic["w"] * alive}
-        return state._replace(structural={"alive": alive}, plastic=plastic)

@@ -38,21 +38,18 @@ import jax.numpy as jnp
 from jax import Array
 
 from neurorehab.core.types import Context, Modulation, State, Stimulus
-from neurorehab.models.base import MeasureSpec, ModelInfo, ParamSpec
+from neurorehab.core.model import Model
+from neurorehab.core.spec import Measure, Param
 
 _SMITH = "Smith, Ghazizadeh & Shadmehr 2006 (PLoS Biol 4:e179)"
 
-INFO = ModelInfo(
-    name="skill",
-    summary="Practised motor skill: two-state acquisition, sleep and exercise consolidation, retention.",
-    source=f"{_SMITH}; Walker et al. 2002; Roig et al. 2012; Frey & Morris 1997",
-    params={
-        "a_fast": ParamSpec(
+PARAMS: dict[str, Param] = {
+        "a_fast": Param(
             0.92, "1/repetition", _SMITH, "retention of the fast process per repetition", 0, 1
         ),
-        "b_fast": ParamSpec(0.03, "1/repetition", _SMITH, "learning rate of the fast process", 0, 1),
-        "b_slow": ParamSpec(0.001, "1/repetition", _SMITH, "learning rate of the slow process", 0, 1),
-        "fast_tau_days": ParamSpec(
+        "b_fast": Param(0.03, "1/repetition", _SMITH, "learning rate of the fast process", 0, 1),
+        "b_slow": Param(0.001, "1/repetition", _SMITH, "learning rate of the slow process", 0, 1),
+        "fast_tau_days": Param(
             7.0,
             "days",
             "modelled: fast early decay of gains over days to weeks (Wang et al. 2020)",
@@ -60,7 +57,7 @@ INFO = ModelInfo(
             0.01,
             3650,
         ),
-        "slow_tau_days": ParamSpec(
+        "slow_tau_days": Param(
             365.0,
             "days",
             "modelled: the plateau of retention (Wang et al. 2020)",
@@ -68,7 +65,7 @@ INFO = ModelInfo(
             1,
             36500,
         ),
-        "sleep_gain": ParamSpec(
+        "sleep_gain": Param(
             1.0,
             "1",
             "calibrated: about +20 % speed after a night following one session (Walker et al. 2002)",
@@ -76,7 +73,7 @@ INFO = ModelInfo(
             0,
             5,
         ),
-        "sleep_tau_h": ParamSpec(
+        "sleep_tau_h": Param(
             2.0,
             "h of sleep",
             "modelled: most of the gain within a night (Walker et al. 2002: stage-2 NREM)",
@@ -84,7 +81,7 @@ INFO = ModelInfo(
             0.1,
             24,
         ),
-        "sleep_capacity": ParamSpec(
+        "sleep_capacity": Param(
             0.25,
             "skill",
             "modelled: consolidation resources per night are limited (Smolen, Zhang & "
@@ -93,7 +90,7 @@ INFO = ModelInfo(
             0.01,
             10,
         ),
-        "exercise_gain": ParamSpec(
+        "exercise_gain": Param(
             2.5,
             "1/h of capture",
             "modelled: retention gains of 10-20 % a week after intense exercise (Roig et al. 2012)",
@@ -101,7 +98,7 @@ INFO = ModelInfo(
             0,
             100,
         ),
-        "speed_base": ParamSpec(
+        "speed_base": Param(
             10.0,
             "sequences / 30 s",
             "modelled: an untrained tapping speed (Walker et al. 2002 task)",
@@ -109,31 +106,28 @@ INFO = ModelInfo(
             0,
             100,
         ),
-        "speed_range": ParamSpec(
+        "speed_range": Param(
             20.0, "sequences / 30 s", "modelled", "speed added by full skill (x_f + x_s = 1)", 0, 100
         ),
-    },
-    measures={
-        "skill": MeasureSpec("0-1", "x_f + x_s: the expressed skill"),
-        "speed_like": MeasureSpec(
+    }
+
+MEASURES: dict[str, Measure] = {
+        "skill": Measure("0-1", "x_f + x_s: the expressed skill"),
+        "speed_like": Measure(
             "sequences / 30 s", "tapping-speed-like score: speed_base + speed_range x skill"
         ),
-        "x_fast": MeasureSpec("0-1", "the fast (labile) process"),
-        "x_slow": MeasureSpec("0-1", "the slow (consolidated) process"),
-        "awaiting_sleep": MeasureSpec("0-1", "learning not yet consolidated by sleep"),
-    },
-    tasks=("sequence",),
-    reps_per_minute=30.0,
-    capabilities=("consolidation",),
-)
+        "x_fast": Measure("0-1", "the fast (labile) process"),
+        "x_slow": Measure("0-1", "the slow (consolidated) process"),
+        "awaiting_sleep": Measure("0-1", "learning not yet consolidated by sleep"),
+    }
+
 
 
 @dataclass(frozen=True)
-class Skill:
+class Skill(Model):
     """One practised skill with fast, slow and sleep-waiting memory; see the module docstring."""
 
     name: str = "skill"
-    info = INFO
 
     def init(self, params: dict[str, Array], key: Array) -> State:
         z = jnp.zeros((), jnp.float32)

@@ -34,17 +34,15 @@ import jax.numpy as jnp
 from jax import Array
 
 from neurorehab.core.types import Context, Modulation, State, Stimulus
-from neurorehab.models.base import MeasureSpec, ModelInfo, ParamSpec
+from neurorehab.core.model import Model
+from neurorehab.core.spec import Measure, Param
 
 _FIT = "calibrated here so that the cluster fractions of Fu et al. 2012 emerge (see docs/models/spines.md)"
 
-INFO = ModelInfo(
-    name="spines",
-    summary="Fu et al. 2012 / seed 000 Fig. 3: repeated practice forms new spines in clusters.",
-    source="Fu, Yu, Lu & Zuo 2012, Nature 483:92; Harvey & Svoboda 2007; "
-    "Govindarajan, Kelleher & Tonegawa 2006",
-    params={
-        "occupancy0": ParamSpec(
+TASKS = ("task-a", "task-b", "task-c", "task-d")
+
+PARAMS: dict[str, Param] = {
+        "occupancy0": Param(
             0.4,
             "spines/um",
             "adult cortical dendrite density ~0.3-0.5 /um (Holtmaat & Svoboda 2009, recalled)",
@@ -52,7 +50,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "form_base": ParamSpec(
+        "form_base": Param(
             0.009,
             "1/site/day",
             _FIT + "; background turnover of a few % of spines in days (Xu et al. 2009, recalled)",
@@ -60,7 +58,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "form_task": ParamSpec(
+        "form_task": Param(
             0.01,
             "1/site/session",
             _FIT,
@@ -68,7 +66,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "cluster_gain": ParamSpec(
+        "cluster_gain": Param(
             50.0,
             "dimensionless",
             _FIT,
@@ -76,7 +74,7 @@ INFO = ModelInfo(
             0.0,
             1e3,
         ),
-        "cluster_length": ParamSpec(
+        "cluster_length": Param(
             2.0,
             "um",
             "clustered plasticity acts over ~5-10 um (Harvey & Svoboda 2007)",
@@ -84,7 +82,7 @@ INFO = ModelInfo(
             0.1,
             50.0,
         ),
-        "cluster_max_um": ParamSpec(
+        "cluster_max_um": Param(
             5.0,
             "um",
             "Fu et al. 2012 clustering distance (recalled)",
@@ -93,7 +91,7 @@ INFO = ModelInfo(
             1.0,
             5.0,
         ),
-        "recent_days": ParamSpec(
+        "recent_days": Param(
             4.0,
             "day",
             "Fu et al. 2012 early window (days 1-4)",
@@ -101,7 +99,7 @@ INFO = ModelInfo(
             1.0,
             30.0,
         ),
-        "learn_rate": ParamSpec(
+        "learn_rate": Param(
             0.005,
             "1/trial",
             "illustrative: mice master the reaching task in about 1-2 weeks of ~50 trials a day",
@@ -109,7 +107,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "drive_half": ParamSpec(
+        "drive_half": Param(
             25.0,
             "trials",
             "illustrative",
@@ -117,10 +115,10 @@ INFO = ModelInfo(
             1e-3,
             1e4,
         ),
-        "potentiation": ParamSpec(
+        "potentiation": Param(
             0.02, "1/trial", "illustrative", "stability gain of an active task spine per trial", 0.0, 1.0
         ),
-        "cooperation": ParamSpec(
+        "cooperation": Param(
             2.0,
             "dimensionless",
             "cooperative potentiation of neighbours (Harvey & Svoboda 2007)",
@@ -128,7 +126,7 @@ INFO = ModelInfo(
             0.0,
             100.0,
         ),
-        "unused_tau_days": ParamSpec(
+        "unused_tau_days": Param(
             7.0,
             "day",
             "illustrative: task spines pruned within weeks of disuse (Xu et al. 2009, recalled)",
@@ -136,10 +134,10 @@ INFO = ModelInfo(
             0.1,
             1e4,
         ),
-        "mature_tau_days": ParamSpec(
+        "mature_tau_days": Param(
             10.0, "day", "illustrative", "maturation time of background spines", 0.1, 1e4
         ),
-        "elim_base": ParamSpec(
+        "elim_base": Param(
             0.002,
             "1/day",
             "stable spines persist for months (Yang, Pan & Gan 2009, recalled)",
@@ -147,7 +145,7 @@ INFO = ModelInfo(
             0.0,
             1.0,
         ),
-        "elim_new": ParamSpec(
+        "elim_new": Param(
             0.25,
             "1/day",
             "most new spines vanish within days (Holtmaat et al. 2005, recalled)",
@@ -155,7 +153,7 @@ INFO = ModelInfo(
             0.0,
             10.0,
         ),
-        "census_day": ParamSpec(
+        "census_day": Param(
             5.0,
             "day",
             "end of the early window: the offline update of day 5 follows sessions on days 1-4",
@@ -163,24 +161,22 @@ INFO = ModelInfo(
             0.0,
             1e4,
         ),
-    },
-    measures={
-        "spine_density": MeasureSpec("spines/um", "spines per micrometre of dendrite"),
-        "new_spines": MeasureSpec("spines/100 um", "spines born within the last `recent_days`"),
-        "cluster_fraction": MeasureSpec(
+    }
+
+MEASURES: dict[str, Measure] = {
+        "spine_density": Measure("spines/um", "spines per micrometre of dendrite"),
+        "new_spines": Measure("spines/100 um", "spines born within the last `recent_days`"),
+        "cluster_fraction": Measure(
             "%",
             "share of new spines (born within `recent_days`) whose next spine on either side, "
             "within cluster_max_um, is also new (no stable spine between them)",
         ),
-        "task_spines": MeasureSpec("spines/100 um", "spines in a task ensemble"),
-        "survival_clustered": MeasureSpec("%", "share of the census's clustered new spines still present"),
-        "survival_isolated": MeasureSpec("%", "share of the census's non-clustered new spines still present"),
-        "skill": MeasureSpec("0-1", "mastery of the most practised task"),
-    },
-    tasks=("task-a", "task-b", "task-c", "task-d"),
-    reps_per_minute=5.0,
-    options={"n_branches": (1, 10_000), "n_sites": (10, 10_000), "max_cluster_sites": (1, 10)},
-)
+        "task_spines": Measure("spines/100 um", "spines in a task ensemble"),
+        "survival_clustered": Measure("%", "share of the census's clustered new spines still present"),
+        "survival_isolated": Measure("%", "share of the census's non-clustered new spines still present"),
+        "skill": Measure("0-1", "mastery of the most practised task"),
+    }
+
 
 
 def _shift(x: Array, k: int, fill: float | bool) -> Array:
@@ -206,14 +202,13 @@ def _next_is(alive: Array, flag: Array, max_sites: int, max_um: Array) -> Array:
 
 
 @dataclass(frozen=True)
-class Spines:
+class Spines(Model):
     """`n_branches` dendritic segments of `n_sites` 1-um spine sites; see the module docstring."""
 
     n_branches: int = 24
     n_sites: int = 100
     max_cluster_sites: int = 5
     name: str = "spines"
-    info = INFO
 
     def init(self, params: dict[str, Array], key: Array) -> State:
         shape = (self.n_branches, self.n_sites)
@@ -229,7 +224,7 @@ class Spines:
                 "tag_alive": jnp.zeros(shape, bool),
             },
             slow={
-                "skill": jnp.zeros(len(INFO.tasks)),
+                "skill": jnp.zeros(len(TASKS)),
                 "drive": jnp.float32(0.0),
                 "task": jnp.int32(0),
                 "day": jnp.float32(0.0),
@@ -265,24 +260,13 @@ class Spines:
             slow={**slow, "skill": skill, "drive": slow["drive"] + drive, "task": stimulus.task},
         )
 
-    def offline(
-        self, params: dict[str, Array], state: State, hours: Array, context: Context, key: Array
-    ) -> State:
-        """Day-by-day turnover over the gap: the session's formation pulse falls on its night."""
-        # Whole days elapsed since the last update (several sessions may share one day).
-        first = state.slow["day"].astype(jnp.int32)
-        n_days = context.day - first
+    steps_days = True
 
-        def one_day(i: Array, st: State) -> State:
-            pulse = jnp.where(i == 0, st.slow["drive"], 0.0)
-            day = first + i + 1
-            k = jax.random.fold_in(context.stream, day)  # the same draws for a day in every arm
-            return self._day(params, st, day.astype(jnp.float32), pulse, k)
-
-        state = jax.lax.fori_loop(0, n_days, one_day, state)
-        # Sessions on the same day pool their drive into that night's pulse.
-        drive = jnp.where(n_days > 0, 0.0, state.slow["drive"]).astype(jnp.float32)
-        return state._replace(slow={**state.slow, "drive": drive, "day": context.day.astype(jnp.float32)})
+    def day(self, params: dict[str, Array], state: State, context: Context, key: Array) -> State:
+        """One day of turnover; the formation pulse of the day's sessions falls on its night
+        (sessions on the same day pool their drive into that pulse)."""
+        state = self._day(params, state, context.day.astype(jnp.float32), state.slow["drive"], key)
+        return state._replace(slow={**state.slow, "drive": jnp.float32(0.0), "day": context.day.astype(jnp.float32)})
 
     def _day(self, params: dict[str, Array], state: State, day: Array, drive: Array, key: Array) -> State:
         """One day of stability change, elimination, formation and the census."""
