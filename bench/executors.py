@@ -48,7 +48,7 @@ def pathway(n: int, chunk: int | None) -> dict:
             "count": n,
             "params": {"learning_rate": {"dist": "lognormal", "median": 0.01, "sd_log": 0.35}},
         },
-        "injury": {"kind": "lose-b", "day": 1},
+        "events": [{"kind": "lose-b", "day": 1}],
         "arms": [
             {
                 "name": "practice",
@@ -68,7 +68,7 @@ def motor(n: int, days: int) -> dict:
         "seed": 1,
         "duration_days": days,
         "patients": {"count": n},
-        "injury": {"kind": "focal-lesion", "day": 1},
+        "events": [{"kind": "focal-lesion", "day": 1}],
         "arms": [
             {
                 "name": "practice",

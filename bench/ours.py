@@ -6,9 +6,9 @@ neurorehab), compile_s (ahead-of-time compilation), loop_s (the compiled simulat
 over --repeats), first_result_s (process start to the first result) and the bench's results.
 CUBA's first run is one compiled function from keys to spikes, as a user would write it.
 
-* ``msp``: NEST's structural plasticity example (models.networks.GrowingNetwork); ``--batch N``
+* ``msp``: NEST's structural plasticity example (neurorehab.networks.GrowingNetwork); ``--batch N``
   runs N networks (virtual patients, one key each) in one compiled vmap.
-* ``cuba``: the CUBA network (models.networks.Cuba); ``--batch N`` likewise.
+* ``cuba``: the CUBA network (neurorehab.networks.Cuba); ``--batch N`` likewise.
 * ``stdp``: Song, Miller & Abbott 2000 (models.networks.SongSTDP).
 """
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from neurorehab.models import models
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {

@@ -122,7 +122,11 @@ def test_good_scenario_compiles_with_reproducible_patients():
             "two sessions fall on day 5",
         ),
         ({**GOOD, "events": [{"kind": "cut", "day": 1}]}, "events[0].kind", "lose-b"),
-        (_block(repetitions=5, intervention="cimt"), "arms[0] (a).protocol[0].intervention", "not an intervention of pathway"),
+        (
+            _block(repetitions=5, intervention="cimt"),
+            "arms[0] (a).protocol[0].intervention",
+            "not an intervention of pathway",
+        ),
         (
             _block(repetitions=5, intervention="error-augmented"),
             "arms[0] (a).protocol[0].intervention",
@@ -256,10 +260,16 @@ def test_event_parameters_may_vary_between_patients():
 def test_an_old_single_injury_still_loads():
     # Scenarios written before `events:` keep working: the injury becomes an event named
     # `injury`, and `severity` in strata, subgroups and correlations becomes injury.severity.
-    old = {**GOOD, "injury": {"kind": "lose-b", "day": 1, "severity": {"dist": "uniform", "low": 0.2, "high": 0.9}}}
+    old = {
+        **GOOD,
+        "injury": {"kind": "lose-b", "day": 1, "severity": {"dist": "uniform", "low": 0.2, "high": 0.9}},
+    }
     del old["events"]
     s = parse_scenario(old)
     assert [(e.kind, e.day, e.label) for e in s.events] == [("lose-b", 1, "injury")]
-    new = {**GOOD, "events": [{"kind": "lose-b", "day": 1, "name": "injury",
-                               "params": {"severity": {"dist": "uniform", "low": 0.2, "high": 0.9}}}]}  # fmt: skip
+    severity = {"dist": "uniform", "low": 0.2, "high": 0.9}
+    new = {
+        **GOOD,
+        "events": [{"kind": "lose-b", "day": 1, "name": "injury", "params": {"severity": severity}}],
+    }
     assert s == parse_scenario(new)

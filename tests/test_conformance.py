@@ -37,11 +37,17 @@ CASES = _cases()
 
 
 def _setup(name, event=None, intervention="task-practice", n=3):
+    """The model's example, 20 days: practice at 09:00 and the intervention at 14:00 on 5 days a
+    week from day 2, the event on day 1. Every intervention gives the same calendar shapes, so
+    the cases of one model and event share one compilation."""
     info = MODELS[name]
     iv = info.available_interventions()[intervention]
-    block = Block(intervention, 2, 14, 5, 12, intensity=min(1.0, iv.max_intensity) * 0.9)
+    blocks = [
+        Block("task-practice", 2, 14, 5, 12),
+        Block(intervention, 2, 14, 5, 12, intensity=min(1.0, iv.max_intensity) * 0.9, hour=14.0),
+    ]
     cal = compile_calendar(
-        [block], duration_days=20, assess_days=[0, 5, 10, 20], info=info, event_days=[1] if event else []
+        blocks, duration_days=20, assess_days=[0, 5, 10, 20], info=info, event_days=[1] if event else []
     )
     events = (info.events[event](),) if event else ()
     params = default_params(info, n)
@@ -103,39 +109,73 @@ def test_unbatched_patient_agrees_with_the_batch(name):
     # equal to float32 rounding.
     model, info, events, cal, params, keys = _setup(name, _first_event(name))
     batched, _ = simulate(model, params, cal, keys, events=events)
+    one = jax.jit(simulate_one, static_argnums=0, static_argnames=("events", "max_trials", "max_days"))
     for i in range(3):
         p_i = jax.tree_util.tree_map(lambda x, i=i: x[i], params)
-        alone, _, _ = simulate_one(model, p_i, cal, keys[i], events=events)
+        alone, _, _ = one(model, p_i, cal, keys[i], events=events, max_trials=cal.max_trials,
+                          max_days=cal.max_days)  # fmt: skip
         for k in info.measures:
             np.testing.assert_allclose(
                 batched[k][i], np.asarray(alone[k]), rtol=1e-5, atol=1e-6, err_msg=f"{name}.{k} patient {i}"
             )
 
 
-@pytest.mark.parametrize(
-    "name, param",
-    [(n, p) for n in sorted(MODELS) for p in MODELS[n].differentiable],
-    ids=[f"{n}-{p}" for n in sorted(MODELS) for p in MODELS[n].differentiable],
-)
-def test_reverse_mode_gradient_matches_central_differences(name, param):
-    # jax.grad through the whole calendar (day steps, events, sessions) against central finite
-    # differences with the same random numbers; the declared measure at the last slot.
-    model, info, events, cal, params, keys = _setup(name, _first_event(name), n=1)
-    p0 = jax.tree_util.tree_map(lambda x: x[0], params)
-    measure = info.differentiable[param]
+def gradients(name, model=None, cal=None, rel_step=1e-4, only=None):
+    """(reverse-mode gradient, central difference) per declared differentiable parameter of
+    one patient, the declared measure at the last slot, the same random numbers throughout.
 
-    @jax.jit
-    def outcome(value):
-        p = {**p0, param: value}
-        return simulate_one(model, p, cal, keys[0], events=events, max_trials=cal.max_trials,
-                            max_days=cal.max_days)[0][measure][-1]  # fmt: skip
+    Run under JAX_ENABLE_X64 (`_in_float64`): the derivative is pathwise (the model's
+    discrete draws, e.g. an arm choice, held fixed), which a float64 difference with a small
+    step measures exactly; float32 differences drown in rounding over thousands of steps.
+    """
+    example, info, events, default_cal, params, keys = _setup(name, _first_event(name), n=1)
+    model, cal = model or example, cal or default_cal
+    p0 = {k: jnp.asarray(v[0], jnp.float64) for k, v in params.items()}
+    wanted = {p: m for p, m in info.differentiable.items() if only is None or p in only}
+    out = {}
+    for measure in sorted(set(wanted.values())):
 
-    x = p0[param]
-    grad = float(jax.grad(outcome)(x))
-    h = 1e-2 * abs(float(x)) if float(x) != 0 else 1e-2
-    fd = float(outcome(x + h) - outcome(x - h)) / (2 * h)
-    assert np.isfinite(grad) and abs(grad) > 0, (grad, fd)
-    assert grad == pytest.approx(fd, rel=0.02), (grad, fd)
+        @jax.jit
+        def f(p, measure=measure):
+            run = simulate_one(model, p, cal, keys[0], events=events, max_trials=cal.max_trials,
+                               max_days=cal.max_days)  # fmt: skip
+            return run[0][measure][-1]
+
+        grads = jax.grad(f)(p0)
+        for param in (p for p, m in wanted.items() if m == measure):
+            x = float(p0[param])
+            h = rel_step * abs(x) if x != 0 else rel_step
+            fd = (float(f({**p0, param: x + h})) - float(f({**p0, param: x - h}))) / (2 * h)
+            out[param] = (float(grads[param]), fd)
+    return out
+
+
+def _in_float64(code, timeout=900):
+    """Run `code` (which prints JSON) in a fresh interpreter with 64-bit JAX; its result."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}
+    here = str(Path(__file__).resolve().parent)
+    res = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {here!r})\n{code}"],
+        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_reverse_mode_gradients_match_central_differences(name):
+    # Every parameter the model marks differentiable: jax.grad through the whole calendar (day
+    # steps, events, sessions, assessments) within 2 % of a central difference.
+    found = _in_float64(f"import json, test_conformance as t; print(json.dumps(t.gradients({name!r})))")
+    assert set(found) == set(MODELS[name].differentiable)
+    for param, (grad, fd) in found.items():
+        assert np.isfinite(grad) and abs(grad) > 0, (param, grad, fd)
+        assert grad == pytest.approx(fd, rel=0.02), (param, grad, fd)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -160,13 +200,30 @@ def test_schema_round_trip(name):
         "model": name,
         "seed": 1,
         "duration_days": 20,
-        "patients": {"count": 2, "params": {next(iter(info.params)): next(iter(info.params.values())).default}},
+        "patients": {
+            "count": 2,
+            "params": {next(iter(info.params)): next(iter(info.params.values())).default},
+        },
         "events": [{"kind": k, "day": 1 + i} for i, k in enumerate(info.events)],
         "arms": [
-            {"name": "a", "protocol": [{"start_day": 2, "weeks": 1, "sessions_per_week": 3, "repetitions": 5}]},
-            {"name": "b", "protocol": [{"intervention": iv, "start_day": 2, "weeks": 1,
-                                        "sessions_per_week": 3, "repetitions": 5, "intensity": 0.8}]},
-        ],  # fmt: skip
+            {
+                "name": "a",
+                "protocol": [{"start_day": 2, "weeks": 1, "sessions_per_week": 3, "repetitions": 5}],
+            },
+            {
+                "name": "b",
+                "protocol": [
+                    {
+                        "intervention": iv,
+                        "start_day": 2,
+                        "weeks": 1,
+                        "sessions_per_week": 3,
+                        "repetitions": 5,
+                        "intensity": 0.8,
+                    }
+                ],
+            },
+        ],
     }
     scenario = parse_scenario(data)
     dumped = json.loads(scenario.model_dump_json())
@@ -174,7 +231,9 @@ def test_schema_round_trip(name):
     jsonschema.validate(dumped, json_schema(name))
     assert parse_scenario(dumped) == scenario
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({**dumped, "model": name, "patients": {"count": 2, "params": {"nope": 1}}}, json_schema())
+        jsonschema.validate(
+            {**dumped, "model": name, "patients": {"count": 2, "params": {"nope": 1}}}, json_schema()
+        )
 
 
 def test_schema_lists_each_models_parameters_with_units():
@@ -186,7 +245,9 @@ def test_schema_lists_each_models_parameters_with_units():
             assert f"[{spec.unit}]" in text
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(MODELS) if MODELS[n].model.snapshot is not Model.snapshot])
+@pytest.mark.parametrize(
+    "name", [n for n in sorted(MODELS) if MODELS[n].model.snapshot is not Model.snapshot]
+)
 def test_snapshots_ride_along_with_the_same_numbers(name):
     # A snapshot taken in the scan at the last slot equals the snapshot of simulate_one's final
     # state; one at slot 0 differs once sessions have run (the pictures are of the same patient).

@@ -41,7 +41,7 @@ def test_the_doc_model_is_about_sixty_lines():
 
 @pytest.mark.slow
 def test_a_model_from_another_package_runs_through_the_cli_to_a_report(plugin, tmp_path):
-    site, env = plugin
+    _site, env = plugin
     scenario = tmp_path / "habit.yaml"
     scenario.write_text(next(b for b in _blocks("yaml") if "model: habit" in b))
     out = tmp_path / "run"
@@ -94,8 +94,8 @@ def test_a_model_from_another_package_runs_through_the_cli_to_a_report(plugin, t
 def test_the_conformance_table_covers_a_registered_model(plugin):
     _, env = plugin
     res = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_conformance.py"),
-         "-k", "habit"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(ROOT / "tests" / "test_conformance.py"), "-k", "habit"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, check=False,
     )  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:]

@@ -123,5 +123,7 @@ def test_no_import_cycle():
     )
     code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
     for order in (modules, modules[::-1]):
-        done = subprocess.run([sys.executable, "-c", code, *order], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", code, *order], capture_output=True, text=True, check=False
+        )
         assert done.returncode == 0, done.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""Spiking numerics (core.spiking) and the reference networks (models.networks).
+"""Spiking numerics (core.spiking) and the reference networks (neurorehab.networks).
 
 References: the matrix exponential of each linear system (exact integration, Rotter & Diesmann
 1999); Poisson and geometric distributions; NEST 3.10 and Brian2 2.9 runs of the same networks
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy import linalg, stats
 
+from neurorehab import networks as nw
 from neurorehab.core import spiking
 from neurorehab.core import structural as sp
-from neurorehab import networks as nw
 
 
 def test_alpha_propagator_is_the_matrix_exponential():

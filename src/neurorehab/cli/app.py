@@ -264,11 +264,8 @@ def list_(
                     params = ", ".join(f"{k} [{v.unit}]" for k, v in cls.params.items())
                     table.add_row("event", kind, name, escape(f"{cls.summary} (params: {params or 'none'})"))
             if show or what == "parameters":
-                for key, spec in info.params.items():
-                    table.add_row(
-                        "parameter", key, name,
-                        escape(f"{spec.default:g} [{spec.unit}] in [{spec.low:g}, {spec.high:g}]: {spec.doc}"),
-                    )  # fmt: skip
+                for key, param in info.params.items():
+                    table.add_row("parameter", key, name, escape(_describe(param)))
             if show or what == "assessments":
                 for m, spec in info.measures.items():
                     table.add_row("assessment", m, name, escape(f"[{spec.unit}] {spec.doc}"))
@@ -278,11 +275,8 @@ def list_(
                     extra = f" (params: {params})" if params else ""
                     table.add_row("intervention", iv_name, name, escape(iv.summary + extra))
         if show or what in ("condition", "parameters"):
-            for key, spec in condition.PARAMS.items():
-                table.add_row(
-                    "condition", key, "every",
-                    escape(f"{spec.default:g} [{spec.unit}] in [{spec.low:g}, {spec.high:g}]: {spec.doc}"),
-                )  # fmt: skip
+            for key, param in condition.PARAMS.items():
+                table.add_row("condition", key, "every", escape(_describe(param)))
         if show or what == "assessments":
             for m, spec in condition.MEASURES.items():
                 table.add_row("assessment", m, "every", escape(f"[{spec.unit}] {spec.doc}"))
@@ -290,6 +284,12 @@ def list_(
             for name, how in TECHNIQUES.items():
                 table.add_row("technique", name, "", how)
         out_console.print(table)
+
+
+def _describe(spec: object) -> str:
+    """One line for a parameter: default, unit, range, meaning."""
+    s = spec  # a core.spec.Param
+    return f"{s.default:g} [{s.unit}] in [{s.low:g}, {s.high:g}]: {s.doc}"  # type: ignore[attr-defined]
 
 
 @app.command()
@@ -310,7 +310,9 @@ def schema(
 
     with _plain_errors():
         if model is not None and model not in registry.models():
-            raise UserError(f"--model {model!r} is not a model; valid: {', '.join(sorted(registry.models()))}")
+            raise UserError(
+                f"--model {model!r} is not a model; valid: {', '.join(sorted(registry.models()))}"
+            )
         sys.stdout.write(json.dumps(json_schema(model), indent=2) + "\n")
 
 

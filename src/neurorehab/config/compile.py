@@ -81,7 +81,8 @@ class CompiledScenario:
         """Per event, its parameters' per-patient values."""
         drawn = self.sample(ids)
         return tuple(
-            {k: drawn[f"{e.label}.{k}"] for k in self.info.events[e.kind].params} for e in self.scenario.events
+            {k: drawn[f"{e.label}.{k}"] for k in self.info.events[e.kind].params}
+            for e in self.scenario.events
         )
 
     def sample_traits(self, ids: np.ndarray) -> dict[str, np.ndarray]:
@@ -195,7 +196,9 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
             gains=gains,
         )
         arms.append(
-            CompiledArm(arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day), np.asarray(cal.minute), rule)
+            CompiledArm(
+                arm.name, cal, np.asarray(cal.assess), np.asarray(cal.day), np.asarray(cal.minute), rule
+            )
         )
     measures = tuple(s.assessments.measures or (*info.measures, *condition_.MEASURES))
     table = read_table(s.patients.table) if s.patients.table else None

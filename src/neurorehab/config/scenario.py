@@ -334,7 +334,7 @@ def _dist_errors(where: str, given: dict[str, Any], specs: dict[str, Any], owner
         if spec is None:
             errors.append(f"{where}.{key}: not a parameter of {owner}; valid: {sorted(specs) or 'none'}")
             continue
-        centre = dist if isinstance(dist, float | int) else _centre(dist)
+        centre = float(dist) if isinstance(dist, float | int) else _centre(dist)
         if (problem := spec.check(centre)) is not None:
             errors.append(f"{where}.{key}: {problem}")
     return errors
@@ -359,7 +359,10 @@ def _model_errors(s: Scenario) -> list[str]:
             f"{s.model}; move it to patients.condition.{key}"
         )
     errors += _dist_errors(
-        "patients.params", {k: v for k, v in s.patients.params.items() if k not in moved}, info.params, s.model
+        "patients.params",
+        {k: v for k, v in s.patients.params.items() if k not in moved},
+        info.params,
+        s.model,
     )
     errors += _dist_errors("patients.condition", s.patients.condition, condition_.PARAMS, "the condition")
     labels = [e.label for e in s.events]
@@ -385,20 +388,24 @@ def _model_errors(s: Scenario) -> list[str]:
             where = f"arms[{i}] ({arm.name}).protocol[{j}]"
             if b.intervention not in available:
                 generic = registry.INTERVENTIONS.get(b.intervention)
-                needs = f" (it needs {', '.join(generic.requires)}, which {s.model} does not declare)" if generic else ""
+                needs = (
+                    f" (it needs {', '.join(generic.requires)}, which {s.model} does not declare)"
+                    if generic
+                    else ""
+                )
                 errors.append(
                     f"{where}.intervention: {b.intervention!r} is not an intervention of "
                     f"{s.model}{needs}; valid: {sorted(available)}"
                 )
             else:
-                for key, value in b.params.items():
+                for key, given in b.params.items():
                     spec = available[b.intervention].params.get(key)
                     if spec is None:
                         errors.append(
                             f"{where}.params.{key}: not a parameter of {b.intervention!r}; "
                             f"valid: {sorted(available[b.intervention].params) or 'none'}"
                         )
-                    elif (problem := spec.check(value)) is not None:
+                    elif (problem := spec.check(given)) is not None:
                         errors.append(f"{where}.params.{key}: {problem}")
             if isinstance(b.task, str) and b.task not in info.tasks:
                 errors.append(

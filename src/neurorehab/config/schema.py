@@ -20,6 +20,8 @@ from neurorehab.core.spec import Param
 from neurorehab.models import registry
 from neurorehab.models.registry import ModelInfo
 
+_create: Any = create_model  # classes built at run time from declarations: untyped by nature
+
 
 def _title(*parts: str) -> str:
     return "".join(p.replace("-", " ").replace("_", " ").title().replace(" ", "") for p in parts)
@@ -31,7 +33,7 @@ def _describe(spec: Param) -> str:
 
 
 def _bounded(spec: Param) -> Any:
-    limits = {}
+    limits: dict[str, Any] = {}
     if math.isfinite(spec.low):
         limits["ge"] = spec.low
     if math.isfinite(spec.high):
@@ -48,7 +50,7 @@ def _values(name: str, specs: dict[str, Param], *, distributions: bool = True) -
             kind | None,
             Field(default=None, description=_describe(spec), json_schema_extra={"unit": spec.unit}),
         )
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    return _create(name, __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def _one_of(items: list[tuple[str, Any]], key: str, default: str | None = None) -> Any:
@@ -77,7 +79,7 @@ def scenario_class(info: ModelInfo) -> type[BaseModel]:
     name = _title(info.name)
     params = _values(f"{name}Params", info.params)
     cond = _values("Condition", condition.PARAMS)
-    patients = create_model(
+    patients = _create(
         f"{name}Patients",
         __base__=Patients,
         params=(params, Field(default_factory=params, description=f"parameters of {info.name}")),
@@ -86,7 +88,7 @@ def scenario_class(info: ModelInfo) -> type[BaseModel]:
     events = [
         (
             kind,
-            create_model(
+            _create(
                 f"{name}{_title(kind)}Event",
                 __base__=Event,
                 __doc__=cls.summary,
@@ -105,18 +107,20 @@ def scenario_class(info: ModelInfo) -> type[BaseModel]:
         fields: dict[str, Any] = {
             "intervention": (
                 Literal[iv_name],
-                Field(default=iv_name, description=iv.summary) if iv_name == "task-practice" else Field(description=iv.summary),
+                Field(default=iv_name, description=iv.summary)
+                if iv_name == "task-practice"
+                else Field(description=iv.summary),
             ),
             "params": (iv_params, Field(default_factory=dict, description=f"parameters of {iv_name}")),
             "task": (
-                Literal[info.tasks] | Annotated[int, Field(ge=0, lt=len(info.tasks))],  # type: ignore[valid-type]
+                Literal[info.tasks] | Annotated[int, Field(ge=0, lt=len(info.tasks))],
                 Field(default=0, description=f"a task of {info.name}: its name or index"),
             ),
         }
-        blocks.append((iv_name, create_model(f"{name}{_title(iv_name)}Block", __base__=Block, **fields)))
+        blocks.append((iv_name, _create(f"{name}{_title(iv_name)}Block", __base__=Block, **fields)))
     measures = Literal[tuple([*info.measures, *condition.MEASURES])]  # type: ignore[valid-type]
-    progression = create_model(f"{name}Progression", __base__=Progression, measure=(measures, ...))
-    arm = create_model(
+    progression = _create(f"{name}Progression", __base__=Progression, measure=(measures, ...))
+    arm = _create(
         f"{name}Arm",
         __base__=Arm,
         protocol=(list[_one_of(blocks, "intervention", "task-practice")], Field(default_factory=list)),  # type: ignore[misc]
@@ -127,10 +131,13 @@ def scenario_class(info: ModelInfo) -> type[BaseModel]:
         "patients": (patients, ...),
         "arms": (list[arm], Field(min_length=1)),  # type: ignore[valid-type]
         "model_options": (
-            create_model(
+            _create(
                 f"{name}Options",
                 __config__=ConfigDict(extra="forbid"),
-                **{k: (Annotated[int, Field(ge=lo, le=hi)] | None, None) for k, (lo, hi) in info.options.items()},
+                **{
+                    k: (Annotated[int, Field(ge=lo, le=hi)] | None, None)
+                    for k, (lo, hi) in info.options.items()
+                },
             ),
             Field(default_factory=dict, description="model structure (sizes)"),
         ),
@@ -138,8 +145,10 @@ def scenario_class(info: ModelInfo) -> type[BaseModel]:
     if events:
         fields["events"] = (list[_one_of(events, "kind")], Field(default_factory=list))  # type: ignore[misc]
     else:
-        fields["events"] = (list[None], Field(default_factory=list, max_length=0, description="none"))  # type: ignore[misc]
-    return create_model(f"{name}Scenario", __base__=Scenario, __doc__=f"A scenario of model {info.name}.", **fields)
+        fields["events"] = (list[None], Field(default_factory=list, max_length=0, description="none"))
+    return _create(
+        f"{name}Scenario", __base__=Scenario, __doc__=f"A scenario of model {info.name}.", **fields
+    )
 
 
 def json_schema(model: str | None = None) -> dict[str, Any]:

@@ -170,6 +170,7 @@ MEASURES: dict[str, Measure] = {
     "reason": Measure("code", "reason of the latest progression decision (core.progression.REASONS)"),
 }
 
+
 def defaults() -> dict[str, Array]:
     """The declared default of every condition parameter, as float32 scalars."""
     return {name: jnp.float32(spec.default) for name, spec in PARAMS.items()}

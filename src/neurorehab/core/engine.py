@@ -162,7 +162,9 @@ def snapshots_one(
     return _run(static, params, cond_.complete(condition), values, calendar, key, tuple(slots))[2]
 
 
-def _event_values(events: tuple[Event, ...], given: Sequence[dict[str, Any]] | None) -> tuple[dict[str, Array], ...]:
+def _event_values(
+    events: tuple[Event, ...], given: Sequence[dict[str, Any]] | None
+) -> tuple[dict[str, Array], ...]:
     given = list(given) if given is not None else [{} for _ in events]
     if len(given) != len(events):
         raise ValueError(f"event_values has {len(given)} entries for {len(events)} events")
@@ -206,7 +208,7 @@ def _run(
     @jax.checkpoint
     def one_day(st: State, day: Array) -> State:
         # Day keys come from the absolute day: the same draws for a day in every arm.
-        return model.day(params, st, Context(day, k_stream), jax.random.fold_in(k_stream, day))
+        return _like(model.day(params, st, Context(day, k_stream), jax.random.fold_in(k_stream, day)), st)
 
     def step_days(state: State, slot: Any) -> State:
         if not model.steps_days or max_days == 0:
@@ -229,13 +231,14 @@ def _run(
         slept = cond_.slept_hours(end_hour, slot.gap_hours, condition)
         tone, capture = cond_.offline(tone, slot.gap_hours, condition)
         state = step_days(state, slot)
-        state = model.offline(params, state, slot.gap_hours, Context(slot.day, k_stream, slept, capture), k_off)
+        context = Context(slot.day, k_stream, slept, capture)
+        state = _like(model.offline(params, state, slot.gap_hours, context, k_off), state)
         k_day = jax.random.fold_in(k_events, slot.day)
         for j, event in enumerate(events):
             k_j = k_day if j == 0 else jax.random.fold_in(k_day, j)  # the first keeps its old key
             state = jax.lax.cond(
                 slot.events[j],
-                lambda s, e=event, v=values[j], kk=k_j: e.apply(model, params, s, v, kk),
+                lambda s, e=event, v=values[j], kk=k_j: _like(e.apply(model, params, s, v, kk), s),
                 lambda s: s,
                 state,
             )
@@ -260,7 +263,7 @@ def _run(
             t, kt = xt
             go = (t < n_do) & cond_.can_continue(tn, condition)
             gains = mod._replace(plasticity=mod.plasticity * cond_.plasticity_gain(tn, condition))
-            new = model.trial(params, st, stim, gains, kt)
+            new = _like(model.trial(params, st, stim, gains, kt), st)
             tn_new = cond_.after_repetition(tn, slot.intensity, condition)
             return (tree_where(go, new, st), tree_where(go, tn_new, tn), reps + go), None
 
@@ -297,6 +300,12 @@ def _run(
         run_slot, (state0, cond_.rest(condition), ctl0, snap0), (calendar, jnp.arange(n_slots))
     )
     return measures, state, snaps
+
+
+def _like(new: Any, old: Any) -> Any:
+    """`new` with the dtypes of `old`: a state keeps the types its `init` gave it (in float32
+    a no-op; under JAX_ENABLE_X64, float64 parameters do not change a carry's type)."""
+    return jax.tree_util.tree_map(lambda n, o: jnp.asarray(n, jnp.result_type(o)), new, old)
 
 
 def _reassess(
@@ -358,7 +367,9 @@ def _batched(static: Static) -> Callable[..., Any]:
     def chunk(p: Params, c: dict[str, Array], v: Any, cal: Calendar, k: Array) -> Any:
         # [groups * LANES, ...] -> [groups, LANES, ...]: one lane after the other
         split = partial(jax.tree_util.tree_map, lambda x: x.reshape(-1, LANES, *x.shape[1:]))
-        out = jax.lax.map(lambda a: lane(*a[:3], cal, a[3]), (split(p), split(c), split(v), split(k)))
+        out = jax.lax.map(
+            lambda a: lane(a[0], a[1], a[2], cal, a[3]), (split(p), split(c), split(v), split(k))
+        )
         return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), out)
 
     return jax.jit(chunk)

@@ -61,7 +61,7 @@ class Context(NamedTuple):
     (e.g. the day) into it for randomness that must not depend on how a calendar is sliced into
     slots, so arms with different schedules share random numbers day by day; slept: hours of
     the gap spent asleep; capture: exercise pulse x synaptic tag integrated over the gap (hours),
-    the drive of exercise-enhanced consolidation (`core.modulators`).
+    the drive of exercise-enhanced consolidation (`core.condition`).
     """
 
     day: Array

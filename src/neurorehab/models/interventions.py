@@ -91,9 +91,7 @@ INTERVENTIONS: dict[str, Intervention] = {
         "practice with error feedback reduced (assistance or error reduction; halved by default)",
         gains={"error": "error_gain"},
         params={
-            "error_gain": _gain(
-                0.5, "factor on the error shown", 0.0, 1.0, "Han, Arbib & Schweighofer 2008"
-            ),
+            "error_gain": _gain(0.5, "factor on the error shown", 0.0, 1.0, "Han, Arbib & Schweighofer 2008"),
         },
         requires=("error",),
         source="Han, Arbib & Schweighofer 2008",
@@ -158,14 +156,18 @@ TECHNIQUES: dict[str, str] = {
     "task practice": "intervention task-practice (dose: repetitions or minutes, intensity, time of day)",
     "task variability": "intervention varied-practice",
     "constraint-induced movement therapy": "intervention cimt (a model's own, where it has two limbs)",
-    "augmented feedback": "interventions error-augmented and error-reduced (models with an `error` gain; error_gain)",
+    "augmented feedback": (
+        "interventions error-augmented and error-reduced (models with an `error` gain; error_gain)"
+    ),
     "motor imagery": "intervention motor-imagery",
     "action observation": "intervention motor-imagery (same substrate: drive without movement)",
     "mirror therapy": "intervention mirror-therapy (a model's own, where it has two limbs)",
     "bilateral training": "intervention bilateral-training (a model's own, where it has two limbs)",
     "sensory re-education": "out of scope until the somatosensory (nerve injury) model exists",
     "vibrotactile stimulation": "intervention vibrotactile (priming of plasticity; parameter priming)",
-    "electrical stimulation": "intervention electrical-stimulation (priming of plasticity; parameter priming)",
+    "electrical stimulation": (
+        "intervention electrical-stimulation (priming of plasticity; parameter priming)"
+    ),
     "TMS": "intervention rtms (priming of plasticity; parameter priming)",
     "tDCS": "intervention tdcs (priming of plasticity; parameter priming)",
     "aerobic exercise": "intervention aerobic-exercise (models with consolidation)",

@@ -171,7 +171,9 @@ def compile_calendar(
         raise ValueError("compile_calendar needs n_tasks (or info, the model's declaration)")
     interventions = INTERVENTIONS if interventions is None else interventions
     gains = dict(gains or {})
-    by_time = {(s.day, s.hour): s for s in sessions(blocks, n_tasks, interventions=interventions, gains=gains)}
+    by_time = {
+        (s.day, s.hour): s for s in sessions(blocks, n_tasks, interventions=interventions, gains=gains)
+    }
     event_days = list(event_days)
     timed = {(int(d), float(h)) for d, h in assess_times}
     event_set = set(assess_days) | set(reassess_days) | set(event_days)
@@ -197,7 +199,10 @@ def compile_calendar(
     mods = [s.modulation if s else neutral for s in slots]
     assess_set = set(assess_days)
     assess = np.asarray(
-        [(d in assess_set and last) or t in timed for t, d, last in zip(times, days, last_of_day, strict=True)]
+        [
+            (d in assess_set and last) or t in timed
+            for t, d, last in zip(times, days, last_of_day, strict=True)
+        ]
     )
     reassess = np.asarray([d in set(reassess_days) and f for d, f in zip(days, first_of_day, strict=True)])
     # The progression rule reads the latest measure at every slot (adherence follows perceived
@@ -213,7 +218,7 @@ def compile_calendar(
         task=jnp.asarray([s.task if s else 0 for s in slots], jnp.int32),
         intensity=jnp.asarray([s.intensity if s else 0.0 for s in slots], jnp.float32),
         modulation=Modulation(
-            *(jnp.asarray([getattr(m, g) for m in mods], jnp.float32) for g in GENERIC_GAINS),
+            **{g: jnp.asarray([getattr(m, g) for m in mods], jnp.float32) for g in GENERIC_GAINS},
             extra={g: jnp.asarray([m.extra[g] for m in mods], jnp.float32) for g in gains},
         ),
         events=jnp.asarray(

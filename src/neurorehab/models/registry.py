@@ -100,7 +100,8 @@ class ModelInfo:
     def figure_function(self) -> Figures | None:
         if isinstance(self.figures, str):
             module, _, name = self.figures.partition(":")
-            return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+            made: Figures = getattr(importlib.import_module(module), name)
+            return made
         return self.figures
 
 

@@ -80,7 +80,12 @@ def compute_shard(job: Job) -> Shard:
     c = _compiled(job.scenario)
     arm = c.arms[job.arm]
     ids = np.arange(job.start, job.start + job.n)
-    params, condition, values, keys = c.sample_params(ids), c.sample_condition(ids), c.sample_events(ids), c.sim_keys(ids)
+    params, condition, values, keys = (
+        c.sample_params(ids),
+        c.sample_condition(ids),
+        c.sample_events(ids),
+        c.sim_keys(ids),
+    )
     measures, codes = simulate(
         c.model,
         params,
@@ -94,7 +99,9 @@ def compute_shard(job: Job) -> Shard:
     )  # type: ignore[misc]
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
     pictures = type(c.model).snapshot is not Model.snapshot  # the model has something to picture
-    snaps = snapshot_arrays(c, arm, (params, condition, values), keys[0]) if job.start == 0 and pictures else None
+    snaps = (
+        snapshot_arrays(c, arm, (params, condition, values), keys[0]) if job.start == 0 and pictures else None
+    )
     table = tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes, minutes=arm.minutes[arm.assess])
     return Shard(table, snaps, time.perf_counter() - t)
 

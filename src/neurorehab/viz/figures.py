@@ -111,8 +111,6 @@ def per_patient(run: Path, measure: str, arm: str, day: int) -> dict[int, float]
     return {int(p): float(v) for p, v in rows}
 
 
-
-
 class RunData:
     """A finished run folder as a model's figures see it (`models.views.RunView`)."""
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from neurorehab.io.atomic import write_text_atomic
 from neurorehab.core import condition
+from neurorehab.io.atomic import write_text_atomic
 from neurorehab.models import registry
 from neurorehab.viz.figures import model_figures, recovery_curves
 
@@ -73,7 +73,8 @@ def build_report(run: str | Path) -> Path:
         parts.append(f"<h2>The {html.escape(info.name)} model</h2>")
         parts += [f"<h3>{html.escape(t)}</h3>{_img(b, t)}" for t, b in figures]
     parts.append(
-        "<h2>Measures</h2>" + _table([(m, f"{specs[m].unit}: {specs[m].doc}") for m in measures if m in specs])
+        "<h2>Measures</h2>"
+        + _table([(m, f"{specs[m].unit}: {specs[m].doc}") for m in measures if m in specs])
     )
     parts.append("<h2>Scenario</h2>" + _table(_flatten(scenario)))
     parts.append(

@@ -1,7 +1,12 @@
 """`motor`: use-dependent motor recovery after stroke, with arm choice (Han et al. 2008)."""
 
 from neurorehab.core.spec import Param
-from neurorehab.models.motor.analyses import DoseThreshold, ProportionalRecovery, dose_threshold, proportional_recovery
+from neurorehab.models.motor.analyses import (
+    DoseThreshold,
+    ProportionalRecovery,
+    dose_threshold,
+    proportional_recovery,
+)
 from neurorehab.models.motor.events import Diffuse, FocalLesion
 from neurorehab.models.motor.interventions import INTERVENTIONS
 from neurorehab.models.motor.model import MEASURES, PARAMS, Motor
@@ -23,12 +28,24 @@ INFO = register(
         events={"focal-lesion": FocalLesion, "diffuse": Diffuse},
         interventions=INTERVENTIONS,
         gains={
-            "error": Param(1.0, "1", "Han et al. 2008", "factor on the error feedback of a reach (0: none)", 0.0, 10.0),
+            "error": Param(
+                1.0, "1", "Han et al. 2008", "factor on the error feedback of a reach (0: none)", 0.0, 10.0
+            ),
             "forced_use": Param(
-                0.0, "fraction", "Taub et al. 1993", "share of the day's reaches forced onto the affected arm", 0.0, 1.0
+                0.0,
+                "fraction",
+                "Taub et al. 1993",
+                "share of the day's reaches forced onto the affected arm",
+                0.0,
+                1.0,
             ),
             "movement": Param(
-                1.0, "0/1", "Jeannerod 2001", "1 when the limb really moves; 0 when imagined or mirrored", 0.0, 1.0
+                1.0,
+                "0/1",
+                "Jeannerod 2001",
+                "1 when the limb really moves; 0 when imagined or mirrored",
+                0.0,
+                1.0,
             ),
         },
         capabilities=("two-limbs",),
@@ -38,8 +55,7 @@ INFO = register(
             "alpha_use": "fm_ue_like",
             "alpha_error": "fm_ue_like",
             "fm_width_deg": "fm_ue_like",
-            "penumbra": "cst_gain",
-            "recovery_tau_days": "cst_gain",
+            "cst_per_severity": "cst_gain",
         },
         doc="src/neurorehab/models/motor/README.md",
     )

@@ -40,11 +40,17 @@ class FocalLesion(Event):
     )
     params = {  # noqa: RUF012
         "severity": _SEVERITY,
-        "sector_start_deg": Param(0.0, "deg", "Han et al. 2008: quadrant 1", "start of the lesioned sector", 0.0, 360.0),
-        "sector_width_deg": Param(90.0, "deg", "Han et al. 2008: a quadrant", "width of the lesioned sector", 1.0, 360.0),
+        "sector_start_deg": Param(
+            0.0, "deg", "Han et al. 2008: quadrant 1", "start of the lesioned sector", 0.0, 360.0
+        ),
+        "sector_width_deg": Param(
+            90.0, "deg", "Han et al. 2008: a quadrant", "width of the lesioned sector", 1.0, 360.0
+        ),
     }
 
-    def apply(self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array) -> State:
+    def apply(
+        self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array
+    ) -> State:
         pd0 = state.plastic["pd"][0]
         start = jnp.radians(values["sector_start_deg"])
         in_sector = jnp.mod(pd0 - start, TWO_PI) < jnp.radians(values["sector_width_deg"])
@@ -63,11 +69,18 @@ class Diffuse(Event):
     )
     params = {  # noqa: RUF012
         "severity": Param(
-            0.5, "fraction of cells", "illustrative: a moderate diffuse injury", "share of cells and CST output lost", 0.0, 1.0
+            0.5,
+            "fraction of cells",
+            "illustrative: a moderate diffuse injury",
+            "share of cells and CST output lost",
+            0.0,
+            1.0,
         )
     }
 
-    def apply(self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array) -> State:
+    def apply(
+        self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array
+    ) -> State:
         everywhere = jnp.ones(state.plastic["pd"].shape[1], bool)
         severity = values["severity"]
         return _lose(params, state, key, everywhere, severity, jnp.asarray(severity, jnp.float32))

@@ -40,135 +40,128 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from neurorehab.core.types import Context, Modulation, State, Stimulus
 from neurorehab.core.model import Model
 from neurorehab.core.spec import Measure, Param
+from neurorehab.core.types import Context, Modulation, State, Stimulus
 
 TWO_PI = 2.0 * math.pi
 _HAN = "Han, Arbib & Schweighofer 2008 (public re-implementation defaults, SCIENCE.md 2)"
 
 PARAMS: dict[str, Param] = {
-        "alpha_use": Param(
-            0.002, "rad/(reach x activity)", _HAN, "use-dependent learning rate", 0.0, 0.05
-        ),
-        "alpha_error": Param(0.005, "1/(reach x activity)", _HAN, "error-based learning rate", 0.0, 0.05),
-        "beta": Param(10.0, "1/value", _HAN, "softmax inverse temperature of arm choice", 0.0, 1e3),
-        "value_rate": Param(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
-        "reward_width": Param(
-            0.35,
-            "rad",
-            "calibrated: the re-implementation's 0.2 rad makes the arm choice blind to any error "
-            "above ~6 deg (reward 0.47 at 10 deg against 0.99 for the other arm, a 1:180 choice "
-            "at beta 10); 0.35 rad places Han et al.'s threshold at a post-therapy error of "
-            "16-19 deg (by seed), in the 10-20 deg range SCIENCE.md 2 gives",
-            "reward = exp(-err^2 / width^2)",
-            1e-3,
-            3.0,
-        ),
-        "noise": Param(
-            0.15,
-            "fraction of activity",
-            _HAN,
-            "multiplicative noise of cell activity (capped at 0.3, where dropping the rare "
-            "rectification of 1 + noise xi < 0 stays exact to <1 %)",
-            0.0,
-            0.3,
-        ),
-        "motor_noise": Param(
-            0.03,
-            "population-vector units",
-            "illustrative: healthy reach errors of ~2 deg",
-            "noise added to the normalised population vector after the CST gain",
-            0.0,
-            2.0,
-        ),
-        "tuning_threshold": Param(
-            0.7,
-            "fraction of the peak drive",
-            "calibrated (0 is Han et al.'s rectified cosine): lateral inhibition recruits, for "
-            "each reach, the cells driven above 0.7 of the best-driven working cell, with "
-            "activity normalised to that peak (divisive normalisation: Carandini & Heeger 2012). "
-            "With 0, the use term, driven by every cell within 90 deg of each target, clumps a "
-            "healthy map within months (healthy-quadrant error 4 to 21 deg over 20 weeks) and the "
-            "lesion leaves 12 deg in the adjacent quadrants; 0.7 keeps the map stable with no "
-            "added stabiliser, leaves ~4 deg there and ~29 deg in the lesioned quadrant, whose "
-            "surviving neighbours still fire (and learn) at full strength for its targets "
-            "(docs/models/motor.md)",
-            "y_i = [cos(theta_d - theta_i) - k m]+ / ((1 - k) m), m = max_j cos(theta_d - theta_j)",
-            0.0,
-            0.95,
-        ),
-        "basis_width": Param(
-            0.4, "rad", "illustrative: 16 overlapping bases", "SD of the value bases", 0.05, 3.0
-        ),
-        "penumbra": Param(
-            0.85,
-            "fraction",
-            "calibrated: with the model's learned non-use, 0.85 gives MEP-positive patients a "
-            "recovery slope of ~0.7 of the initial impairment (Prabhakaran et al. 2008; Winters et "
-            "al. 2015); tests/test_motor.py",
-            "share of the lost cells and CST output that is viable and recovers",
-            0.0,
-            1.0,
-        ),
-        "recovery_tau_days": Param(
-            30.0,
-            "day",
-            "most spontaneous recovery within 3 months (Kwakkel et al. 2006, recalled)",
-            "time constant of spontaneous biological recovery",
-            0.1,
-            1e4,
-        ),
-        "cst_per_severity": Param(
-            0.0,
-            "fraction",
-            "0 reproduces Han et al.'s pure cortical lesion; cohorts set it",
-            "CST output lost per unit of lesion severity",
-            0.0,
-            1.0,
-        ),
-        "cst_threshold": Param(
-            0.6,
-            "fraction",
-            "illustrative: severe CST damage (no MEP) blocks recovery (Byblow et al. 2015)",
-            "CST loss above which spontaneous recovery is withheld",
-            0.0,
-            1.0,
-        ),
-        "fm_width_deg": Param(
-            30.0,
-            "deg",
-            "documented mapping choice: a 30 deg error scores 61 % of a direction's points",
-            "error scale of the FM-UE-like score",
-            1.0,
-            180.0,
-        ),
-    }
+    "alpha_use": Param(0.002, "rad/(reach x activity)", _HAN, "use-dependent learning rate", 0.0, 0.05),
+    "alpha_error": Param(0.005, "1/(reach x activity)", _HAN, "error-based learning rate", 0.0, 0.05),
+    "beta": Param(10.0, "1/value", _HAN, "softmax inverse temperature of arm choice", 0.0, 1e3),
+    "value_rate": Param(0.2, "1/reach", _HAN, "learning rate of arm values", 0.0, 1.0),
+    "reward_width": Param(
+        0.35,
+        "rad",
+        "calibrated: the re-implementation's 0.2 rad makes the arm choice blind to any error "
+        "above ~6 deg (reward 0.47 at 10 deg against 0.99 for the other arm, a 1:180 choice "
+        "at beta 10); 0.35 rad places Han et al.'s threshold at a post-therapy error of "
+        "16-19 deg (by seed), in the 10-20 deg range SCIENCE.md 2 gives",
+        "reward = exp(-err^2 / width^2)",
+        1e-3,
+        3.0,
+    ),
+    "noise": Param(
+        0.15,
+        "fraction of activity",
+        _HAN,
+        "multiplicative noise of cell activity (capped at 0.3, where dropping the rare "
+        "rectification of 1 + noise xi < 0 stays exact to <1 %)",
+        0.0,
+        0.3,
+    ),
+    "motor_noise": Param(
+        0.03,
+        "population-vector units",
+        "illustrative: healthy reach errors of ~2 deg",
+        "noise added to the normalised population vector after the CST gain",
+        0.0,
+        2.0,
+    ),
+    "tuning_threshold": Param(
+        0.7,
+        "fraction of the peak drive",
+        "calibrated (0 is Han et al.'s rectified cosine): lateral inhibition recruits, for "
+        "each reach, the cells driven above 0.7 of the best-driven working cell, with "
+        "activity normalised to that peak (divisive normalisation: Carandini & Heeger 2012). "
+        "With 0, the use term, driven by every cell within 90 deg of each target, clumps a "
+        "healthy map within months (healthy-quadrant error 4 to 21 deg over 20 weeks) and the "
+        "lesion leaves 12 deg in the adjacent quadrants; 0.7 keeps the map stable with no "
+        "added stabiliser, leaves ~4 deg there and ~29 deg in the lesioned quadrant, whose "
+        "surviving neighbours still fire (and learn) at full strength for its targets "
+        "(models/motor/README.md)",
+        "y_i = [cos(theta_d - theta_i) - k m]+ / ((1 - k) m), m = max_j cos(theta_d - theta_j)",
+        0.0,
+        0.95,
+    ),
+    "basis_width": Param(
+        0.4, "rad", "illustrative: 16 overlapping bases", "SD of the value bases", 0.05, 3.0
+    ),
+    "penumbra": Param(
+        0.85,
+        "fraction",
+        "calibrated: with the model's learned non-use, 0.85 gives MEP-positive patients a "
+        "recovery slope of ~0.7 of the initial impairment (Prabhakaran et al. 2008; Winters et "
+        "al. 2015); tests/test_motor.py",
+        "share of the lost cells and CST output that is viable and recovers",
+        0.0,
+        1.0,
+    ),
+    "recovery_tau_days": Param(
+        30.0,
+        "day",
+        "most spontaneous recovery within 3 months (Kwakkel et al. 2006, recalled)",
+        "time constant of spontaneous biological recovery",
+        0.1,
+        1e4,
+    ),
+    "cst_per_severity": Param(
+        0.0,
+        "fraction",
+        "0 reproduces Han et al.'s pure cortical lesion; cohorts set it",
+        "CST output lost per unit of lesion severity",
+        0.0,
+        1.0,
+    ),
+    "cst_threshold": Param(
+        0.6,
+        "fraction",
+        "illustrative: severe CST damage (no MEP) blocks recovery (Byblow et al. 2015)",
+        "CST loss above which spontaneous recovery is withheld",
+        0.0,
+        1.0,
+    ),
+    "fm_width_deg": Param(
+        30.0,
+        "deg",
+        "documented mapping choice: a 30 deg error scores 61 % of a direction's points",
+        "error scale of the FM-UE-like score",
+        1.0,
+        180.0,
+    ),
+}
 
 MEASURES: dict[str, Measure] = {
-        "error_q1": Measure("deg", "mean |directional error| of the affected arm, targets 0-90 deg"),
-        "error_q2": Measure("deg", "same, targets 90-180 deg"),
-        "error_q3": Measure("deg", "same, targets 180-270 deg"),
-        "error_q4": Measure("deg", "same, targets 270-360 deg"),
-        "use_share": Measure(
-            "0-1", "share of the past week's daily-life reaches made with the affected arm"
-        ),
-        "use_day": Measure("0-1", "the same share over the last day only"),
-        "mal_like": Measure(
-            "0-5", "motor-activity-log-like amount of use: 5 x use_share / 0.5, capped at 5"
-        ),
-        "fm_ue_like": Measure(
-            "0-66", "FM-UE-like score: 66 x CST gain x mean over the test reaches of exp(-err^2/(2 w^2))"
-        ),
-        "arat_like": Measure("0-57", "ARAT-like score: 57 x (FM-UE-like / 66)^1.5 (floor effect)"),
-        "cells_q1": Measure("fraction", "share of working affected-cortex cells tuned to 0-90 deg"),
-        "cst_gain": Measure(
-            "0-1",
-            "corticospinal output of the affected side (an MEP-like marker: above "
-            "1 - cst_threshold, the patient is MEP-positive)",
-        ),
-    }
-
+    "error_q1": Measure("deg", "mean |directional error| of the affected arm, targets 0-90 deg"),
+    "error_q2": Measure("deg", "same, targets 90-180 deg"),
+    "error_q3": Measure("deg", "same, targets 180-270 deg"),
+    "error_q4": Measure("deg", "same, targets 270-360 deg"),
+    "use_share": Measure("0-1", "share of the past week's daily-life reaches made with the affected arm"),
+    "use_day": Measure("0-1", "the same share over the last day only"),
+    "mal_like": Measure("0-5", "motor-activity-log-like amount of use: 5 x use_share / 0.5, capped at 5"),
+    "fm_ue_like": Measure(
+        "0-66", "FM-UE-like score: 66 x CST gain x mean over the test reaches of exp(-err^2/(2 w^2))"
+    ),
+    "arat_like": Measure("0-57", "ARAT-like score: 57 x (FM-UE-like / 66)^1.5 (floor effect)"),
+    "cells_q1": Measure("fraction", "share of working affected-cortex cells tuned to 0-90 deg"),
+    "cst_gain": Measure(
+        "0-1",
+        "corticospinal output of the affected side (an MEP-like marker: above "
+        "1 - cst_threshold, the patient is MEP-positive)",
+    ),
+}
 
 
 def _wrap(x: Array) -> Array:
@@ -278,8 +271,8 @@ class Motor(Model):
                 "cst_target": jnp.ones(2),
             },
             slow={
-                "forced": jnp.float32(0.0),
-                "use_days": jnp.full(WEEK, 0.5, jnp.float32),
+                "forced": jnp.zeros(()),
+                "use_days": jnp.full(WEEK, 0.5),
             },
         )
 
@@ -372,7 +365,7 @@ class Motor(Model):
         state = self._recover(params, state, k_rec)
         state, share = self._daily_life(params, state, state.slow["forced"], k_life)
         days = jnp.roll(state.slow["use_days"], 1).at[0].set(share)
-        return state._replace(slow={**state.slow, "use_days": days, "forced": jnp.float32(0.0)})
+        return state._replace(slow={**state.slow, "use_days": days, "forced": jnp.zeros(())})
 
     def assess(self, params: dict[str, Array], state: State, key: Array) -> dict[str, Array]:
         s = state.structural

@@ -24,11 +24,18 @@ class LoseB(Event):
     summary = "remove a fraction (severity) of the B relay cells, D's main route"
     params = {  # noqa: RUF012
         "severity": Param(
-            1.0, "fraction of B cells", "seed 000 Fig. 2 (the whole relay is lost)", "share of B cells lost", 0.0, 1.0
+            1.0,
+            "fraction of B cells",
+            "seed 000 Fig. 2 (the whole relay is lost)",
+            "share of B cells lost",
+            0.0,
+            1.0,
         )
     }
 
-    def apply(self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array) -> State:
+    def apply(
+        self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array
+    ) -> State:
         n = model.n_cells
         severity = values["severity"]
         # Rank-based choice: exactly round-half-up(severity * n) cells die, which ones varies by key.

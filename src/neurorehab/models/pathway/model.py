@@ -25,78 +25,77 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from neurorehab.core.plasticity import hebbian_bounded, use_decay
-from neurorehab.core.types import Context, Modulation, State, Stimulus
 from neurorehab.core.model import Model
+from neurorehab.core.plasticity import hebbian_bounded, use_decay
 from neurorehab.core.spec import Measure, Param
+from neurorehab.core.types import Context, Modulation, State, Stimulus
 
 _ILL = "illustrative (seed 000 gives no numbers); chosen so that the healthy D responds near 1"
 
 PARAMS: dict[str, Param] = {
-        "learning_rate": Param(
-            0.01,
-            "1/trial",
-            "illustrative; sets weeks-scale recovery at 100 repetitions a session",
-            "Hebbian rate eta",
-            0.0,
-            1.0,
-        ),
-        "w_max": Param(1.0, "dimensionless", "normalisation", "soft upper bound of a weight", 0.01, 10.0),
-        "w_a0": Param(0.2, "dimensionless", _ILL, "healthy A->D weight (minor route)", 0.0, 10.0),
-        "w_b0": Param(0.8, "dimensionless", _ILL, "healthy B->D weight (main route)", 0.0, 10.0),
-        "w_c0": Param(0.2, "dimensionless", _ILL, "healthy C->D weight (other task)", 0.0, 10.0),
-        "gain": Param(8.0, "1/input", _ILL, "slope of D's sigmoid", 0.1, 100.0),
-        "threshold": Param(0.5, "input", _ILL, "input at which D responds at half maximum", 0.0, 10.0),
-        "noise": Param(
-            0.1,
-            "activity SD",
-            "illustrative trial-to-trial variability",
-            "SD of relay activity noise per trial",
-            0.0,
-            2.0,
-        ),
-        "decay_tau_h": Param(
-            504.0,
-            "h",
-            "illustrative: unused synapses halve in ~2 weeks (weeks-scale disuse loss, seed 000)",
-            "disuse decay time",
-            1.0,
-            1e6,
-        ),
-        "use_half": Param(
-            5.0,
-            "co-activity",
-            "illustrative: ~5 co-active trials protect a synapse",
-            "use giving half protection",
-            1e-6,
-            1e6,
-        ),
-        "use_tau_h": Param(
-            24.0, "h", "illustrative: protection lasts about a day", "decay time of the use trace", 0.1, 1e6
-        ),
-        "daily_use": Param(
-            20.0,
-            "repetitions/day",
-            "illustrative: everyday use of D's "
-            "function in proportion to how well it works (the use-function "
-            "loop of Han, Arbib & Schweighofer 2008, simplified)",
-            "task-0 uses a day in ordinary life, scaled by D's response",
-            0.0,
-            1e4,
-        ),
-        "w_floor": Param(0.05, "dimensionless", _ILL, "weight that disuse decays toward", 0.0, 10.0),
-    }
+    "learning_rate": Param(
+        0.01,
+        "1/trial",
+        "illustrative; sets weeks-scale recovery at 100 repetitions a session",
+        "Hebbian rate eta",
+        0.0,
+        1.0,
+    ),
+    "w_max": Param(1.0, "dimensionless", "normalisation", "soft upper bound of a weight", 0.01, 10.0),
+    "w_a0": Param(0.2, "dimensionless", _ILL, "healthy A->D weight (minor route)", 0.0, 10.0),
+    "w_b0": Param(0.8, "dimensionless", _ILL, "healthy B->D weight (main route)", 0.0, 10.0),
+    "w_c0": Param(0.2, "dimensionless", _ILL, "healthy C->D weight (other task)", 0.0, 10.0),
+    "gain": Param(8.0, "1/input", _ILL, "slope of D's sigmoid", 0.1, 100.0),
+    "threshold": Param(0.5, "input", _ILL, "input at which D responds at half maximum", 0.0, 10.0),
+    "noise": Param(
+        0.1,
+        "activity SD",
+        "illustrative trial-to-trial variability",
+        "SD of relay activity noise per trial",
+        0.0,
+        2.0,
+    ),
+    "decay_tau_h": Param(
+        504.0,
+        "h",
+        "illustrative: unused synapses halve in ~2 weeks (weeks-scale disuse loss, seed 000)",
+        "disuse decay time",
+        1.0,
+        1e6,
+    ),
+    "use_half": Param(
+        5.0,
+        "co-activity",
+        "illustrative: ~5 co-active trials protect a synapse",
+        "use giving half protection",
+        1e-6,
+        1e6,
+    ),
+    "use_tau_h": Param(
+        24.0, "h", "illustrative: protection lasts about a day", "decay time of the use trace", 0.1, 1e6
+    ),
+    "daily_use": Param(
+        20.0,
+        "repetitions/day",
+        "illustrative: everyday use of D's "
+        "function in proportion to how well it works (the use-function "
+        "loop of Han, Arbib & Schweighofer 2008, simplified)",
+        "task-0 uses a day in ordinary life, scaled by D's response",
+        0.0,
+        1e4,
+    ),
+    "w_floor": Param(0.05, "dimensionless", _ILL, "weight that disuse decays toward", 0.0, 10.0),
+}
 
 MEASURES: dict[str, Measure] = {
-        "d_function": Measure(
-            "% of pre-injury", "D's noiseless response to task 0 relative to the healthy network's"
-        ),
-        "d_response": Measure("activity 0-1", "D's noiseless response to task 0"),
-        "w_ad": Measure("dimensionless", "mean A->D weight"),
-        "w_bd": Measure("dimensionless", "mean B->D weight (lost cells count as 0)"),
-        "w_cd": Measure("dimensionless", "mean C->D weight"),
-    }
-
+    "d_function": Measure(
+        "% of pre-injury", "D's noiseless response to task 0 relative to the healthy network's"
+    ),
+    "d_response": Measure("activity 0-1", "D's noiseless response to task 0"),
+    "w_ad": Measure("dimensionless", "mean A->D weight"),
+    "w_bd": Measure("dimensionless", "mean B->D weight (lost cells count as 0)"),
+    "w_cd": Measure("dimensionless", "mean C->D weight"),
+}
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ class Pathway(Model):
     def init(self, params: dict[str, Array], key: Array) -> State:
         w = self._healthy(params)
         return State(
-            fast={"y": jnp.float32(0.0)},
+            fast={"y": jnp.zeros(())},
             plastic={"w": w, "use": jnp.zeros_like(w)},
             structural={"alive": jnp.ones_like(w)},
             slow={},

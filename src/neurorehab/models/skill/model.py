@@ -9,7 +9,7 @@ Mechanisms and sources:
 - Acquisition, per repetition, by the two-state model of Smith, Ghazizadeh & Shadmehr 2006:
   the room to improve e = 1 - (x_f + x_s) drives a fast and a slow process,
   x_f <- A_f x_f + B_f g e, x_s <- x_s + B_s g e, where g is the session's plasticity gain
-  (fatigue, priming, genotype: `core.modulators`) times drive and intensity. The slow process
+  (fatigue, priming, genotype: `core.condition`) times drive and intensity. The slow process
   forgets with time offline, not per repetition: Smith's A_s = 0.996 a trial would erase half of
   the consolidated skill in one 180-repetition session.
 - Retention offline: x_f decays over days and x_s over a year, so gains decay fast after
@@ -37,90 +37,85 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 from jax import Array
 
-from neurorehab.core.types import Context, Modulation, State, Stimulus
 from neurorehab.core.model import Model
 from neurorehab.core.spec import Measure, Param
+from neurorehab.core.types import Context, Modulation, State, Stimulus
 
 _SMITH = "Smith, Ghazizadeh & Shadmehr 2006 (PLoS Biol 4:e179)"
 
 PARAMS: dict[str, Param] = {
-        "a_fast": Param(
-            0.92, "1/repetition", _SMITH, "retention of the fast process per repetition", 0, 1
-        ),
-        "b_fast": Param(0.03, "1/repetition", _SMITH, "learning rate of the fast process", 0, 1),
-        "b_slow": Param(0.001, "1/repetition", _SMITH, "learning rate of the slow process", 0, 1),
-        "fast_tau_days": Param(
-            7.0,
-            "days",
-            "modelled: fast early decay of gains over days to weeks (Wang et al. 2020)",
-            "offline time constant of the fast process",
-            0.01,
-            3650,
-        ),
-        "slow_tau_days": Param(
-            365.0,
-            "days",
-            "modelled: the plateau of retention (Wang et al. 2020)",
-            "offline time constant of the slow process",
-            1,
-            36500,
-        ),
-        "sleep_gain": Param(
-            1.0,
-            "1",
-            "calibrated: about +20 % speed after a night following one session (Walker et al. 2002)",
-            "offline gain: share of the waiting learning that a night adds to the slow process",
-            0,
-            5,
-        ),
-        "sleep_tau_h": Param(
-            2.0,
-            "h of sleep",
-            "modelled: most of the gain within a night (Walker et al. 2002: stage-2 NREM)",
-            "hours of sleep that consolidate 63 % of the waiting learning",
-            0.1,
-            24,
-        ),
-        "sleep_capacity": Param(
-            0.25,
-            "skill",
-            "modelled: consolidation resources per night are limited (Smolen, Zhang & "
-            "Byrne 2016), the basis of the spacing effect",
-            "learning a night can consolidate before it saturates",
-            0.01,
-            10,
-        ),
-        "exercise_gain": Param(
-            2.5,
-            "1/h of capture",
-            "modelled: retention gains of 10-20 % a week after intense exercise (Roig et al. 2012)",
-            "rate at which captured pulse moves the fast process into the slow",
-            0,
-            100,
-        ),
-        "speed_base": Param(
-            10.0,
-            "sequences / 30 s",
-            "modelled: an untrained tapping speed (Walker et al. 2002 task)",
-            "speed with no skill",
-            0,
-            100,
-        ),
-        "speed_range": Param(
-            20.0, "sequences / 30 s", "modelled", "speed added by full skill (x_f + x_s = 1)", 0, 100
-        ),
-    }
+    "a_fast": Param(0.92, "1/repetition", _SMITH, "retention of the fast process per repetition", 0, 1),
+    "b_fast": Param(0.03, "1/repetition", _SMITH, "learning rate of the fast process", 0, 1),
+    "b_slow": Param(0.001, "1/repetition", _SMITH, "learning rate of the slow process", 0, 1),
+    "fast_tau_days": Param(
+        7.0,
+        "days",
+        "modelled: fast early decay of gains over days to weeks (Wang et al. 2020)",
+        "offline time constant of the fast process",
+        0.01,
+        3650,
+    ),
+    "slow_tau_days": Param(
+        365.0,
+        "days",
+        "modelled: the plateau of retention (Wang et al. 2020)",
+        "offline time constant of the slow process",
+        1,
+        36500,
+    ),
+    "sleep_gain": Param(
+        1.0,
+        "1",
+        "calibrated: about +20 % speed after a night following one session (Walker et al. 2002)",
+        "offline gain: share of the waiting learning that a night adds to the slow process",
+        0,
+        5,
+    ),
+    "sleep_tau_h": Param(
+        2.0,
+        "h of sleep",
+        "modelled: most of the gain within a night (Walker et al. 2002: stage-2 NREM)",
+        "hours of sleep that consolidate 63 % of the waiting learning",
+        0.1,
+        24,
+    ),
+    "sleep_capacity": Param(
+        0.25,
+        "skill",
+        "modelled: consolidation resources per night are limited (Smolen, Zhang & "
+        "Byrne 2016), the basis of the spacing effect",
+        "learning a night can consolidate before it saturates",
+        0.01,
+        10,
+    ),
+    "exercise_gain": Param(
+        2.5,
+        "1/h of capture",
+        "modelled: retention gains of 10-20 % a week after intense exercise (Roig et al. 2012)",
+        "rate at which captured pulse moves the fast process into the slow",
+        0,
+        100,
+    ),
+    "speed_base": Param(
+        10.0,
+        "sequences / 30 s",
+        "modelled: an untrained tapping speed (Walker et al. 2002 task)",
+        "speed with no skill",
+        0,
+        100,
+    ),
+    "speed_range": Param(
+        20.0, "sequences / 30 s", "modelled", "speed added by full skill (x_f + x_s = 1)", 0, 100
+    ),
+}
 
 MEASURES: dict[str, Measure] = {
-        "skill": Measure("0-1", "x_f + x_s: the expressed skill"),
-        "speed_like": Measure(
-            "sequences / 30 s", "tapping-speed-like score: speed_base + speed_range x skill"
-        ),
-        "x_fast": Measure("0-1", "the fast (labile) process"),
-        "x_slow": Measure("0-1", "the slow (consolidated) process"),
-        "awaiting_sleep": Measure("0-1", "learning not yet consolidated by sleep"),
-    }
-
+    "skill": Measure("0-1", "x_f + x_s: the expressed skill"),
+    "speed_like": Measure("sequences / 30 s", "tapping-speed-like score: speed_base + speed_range x skill"),
+    "x_fast": Measure("0-1", "the fast (labile) process"),
+    "x_slow": Measure("0-1", "the slow (consolidated) process"),
+    "awaiting_sleep": Measure("0-1", "learning not yet consolidated by sleep"),
+}
 
 
 @dataclass(frozen=True)
@@ -130,7 +125,7 @@ class Skill(Model):
     name: str = "skill"
 
     def init(self, params: dict[str, Array], key: Array) -> State:
-        z = jnp.zeros((), jnp.float32)
+        z = jnp.zeros(())
         return State(
             fast={"room": z + 1.0}, plastic={"x_fast": z, "x_slow": z}, structural={}, slow={"awaiting": z}
         )

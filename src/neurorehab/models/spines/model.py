@@ -33,150 +33,147 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from neurorehab.core.types import Context, Modulation, State, Stimulus
 from neurorehab.core.model import Model
 from neurorehab.core.spec import Measure, Param
+from neurorehab.core.types import Context, Modulation, State, Stimulus
 
-_FIT = "calibrated here so that the cluster fractions of Fu et al. 2012 emerge (see docs/models/spines.md)"
+_FIT = "calibrated here so that the cluster fractions of Fu et al. 2012 emerge (see models/spines/README.md)"
 
 TASKS = ("task-a", "task-b", "task-c", "task-d")
 
 PARAMS: dict[str, Param] = {
-        "occupancy0": Param(
-            0.4,
-            "spines/um",
-            "adult cortical dendrite density ~0.3-0.5 /um (Holtmaat & Svoboda 2009, recalled)",
-            "initial spine density",
-            0.0,
-            1.0,
-        ),
-        "form_base": Param(
-            0.009,
-            "1/site/day",
-            _FIT + "; background turnover of a few % of spines in days (Xu et al. 2009, recalled)",
-            "background formation rate per empty site",
-            0.0,
-            1.0,
-        ),
-        "form_task": Param(
-            0.01,
-            "1/site/session",
-            _FIT,
-            "task-driven formation per empty site after a full-drive session",
-            0.0,
-            1.0,
-        ),
-        "cluster_gain": Param(
-            50.0,
-            "dimensionless",
-            _FIT,
-            "boost of task formation per unit of nearby same-ensemble new spines",
-            0.0,
-            1e3,
-        ),
-        "cluster_length": Param(
-            2.0,
-            "um",
-            "clustered plasticity acts over ~5-10 um (Harvey & Svoboda 2007)",
-            "length constant of the boost",
-            0.1,
-            50.0,
-        ),
-        "cluster_max_um": Param(
-            5.0,
-            "um",
-            "Fu et al. 2012 clustering distance (recalled)",
-            "farthest neighbour counted as clustered or boosting (at most 5 um: the sites "
-            "unrolled by the model option max_cluster_sites)",
-            1.0,
-            5.0,
-        ),
-        "recent_days": Param(
-            4.0,
-            "day",
-            "Fu et al. 2012 early window (days 1-4)",
-            "age under which a spine counts as new (boost and census)",
-            1.0,
-            30.0,
-        ),
-        "learn_rate": Param(
-            0.005,
-            "1/trial",
-            "illustrative: mice master the reaching task in about 1-2 weeks of ~50 trials a day",
-            "skill learning rate",
-            0.0,
-            1.0,
-        ),
-        "drive_half": Param(
-            25.0,
-            "trials",
-            "illustrative",
-            "summed drive giving half-maximal formation after a session",
-            1e-3,
-            1e4,
-        ),
-        "potentiation": Param(
-            0.02, "1/trial", "illustrative", "stability gain of an active task spine per trial", 0.0, 1.0
-        ),
-        "cooperation": Param(
-            2.0,
-            "dimensionless",
-            "cooperative potentiation of neighbours (Harvey & Svoboda 2007)",
-            "extra potentiation factor with a co-active new neighbour",
-            0.0,
-            100.0,
-        ),
-        "unused_tau_days": Param(
-            7.0,
-            "day",
-            "illustrative: task spines pruned within weeks of disuse (Xu et al. 2009, recalled)",
-            "stability decay time of an unused task spine",
-            0.1,
-            1e4,
-        ),
-        "mature_tau_days": Param(
-            10.0, "day", "illustrative", "maturation time of background spines", 0.1, 1e4
-        ),
-        "elim_base": Param(
-            0.002,
-            "1/day",
-            "stable spines persist for months (Yang, Pan & Gan 2009, recalled)",
-            "elimination hazard of a fully stable spine",
-            0.0,
-            1.0,
-        ),
-        "elim_new": Param(
-            0.25,
-            "1/day",
-            "most new spines vanish within days (Holtmaat et al. 2005, recalled)",
-            "extra hazard of an unstable spine",
-            0.0,
-            10.0,
-        ),
-        "census_day": Param(
-            5.0,
-            "day",
-            "end of the early window: the offline update of day 5 follows sessions on days 1-4",
-            "day on which early new spines are tagged clustered or not",
-            0.0,
-            1e4,
-        ),
-    }
+    "occupancy0": Param(
+        0.4,
+        "spines/um",
+        "adult cortical dendrite density ~0.3-0.5 /um (Holtmaat & Svoboda 2009, recalled)",
+        "initial spine density",
+        0.0,
+        1.0,
+    ),
+    "form_base": Param(
+        0.009,
+        "1/site/day",
+        _FIT + "; background turnover of a few % of spines in days (Xu et al. 2009, recalled)",
+        "background formation rate per empty site",
+        0.0,
+        1.0,
+    ),
+    "form_task": Param(
+        0.01,
+        "1/site/session",
+        _FIT,
+        "task-driven formation per empty site after a full-drive session",
+        0.0,
+        1.0,
+    ),
+    "cluster_gain": Param(
+        50.0,
+        "dimensionless",
+        _FIT,
+        "boost of task formation per unit of nearby same-ensemble new spines",
+        0.0,
+        1e3,
+    ),
+    "cluster_length": Param(
+        2.0,
+        "um",
+        "clustered plasticity acts over ~5-10 um (Harvey & Svoboda 2007)",
+        "length constant of the boost",
+        0.1,
+        50.0,
+    ),
+    "cluster_max_um": Param(
+        5.0,
+        "um",
+        "Fu et al. 2012 clustering distance (recalled)",
+        "farthest neighbour counted as clustered or boosting (at most 5 um: the sites "
+        "unrolled by the model option max_cluster_sites)",
+        1.0,
+        5.0,
+    ),
+    "recent_days": Param(
+        4.0,
+        "day",
+        "Fu et al. 2012 early window (days 1-4)",
+        "age under which a spine counts as new (boost and census)",
+        1.0,
+        30.0,
+    ),
+    "learn_rate": Param(
+        0.005,
+        "1/trial",
+        "illustrative: mice master the reaching task in about 1-2 weeks of ~50 trials a day",
+        "skill learning rate",
+        0.0,
+        1.0,
+    ),
+    "drive_half": Param(
+        25.0,
+        "trials",
+        "illustrative",
+        "summed drive giving half-maximal formation after a session",
+        1e-3,
+        1e4,
+    ),
+    "potentiation": Param(
+        0.02, "1/trial", "illustrative", "stability gain of an active task spine per trial", 0.0, 1.0
+    ),
+    "cooperation": Param(
+        2.0,
+        "dimensionless",
+        "cooperative potentiation of neighbours (Harvey & Svoboda 2007)",
+        "extra potentiation factor with a co-active new neighbour",
+        0.0,
+        100.0,
+    ),
+    "unused_tau_days": Param(
+        7.0,
+        "day",
+        "illustrative: task spines pruned within weeks of disuse (Xu et al. 2009, recalled)",
+        "stability decay time of an unused task spine",
+        0.1,
+        1e4,
+    ),
+    "mature_tau_days": Param(10.0, "day", "illustrative", "maturation time of background spines", 0.1, 1e4),
+    "elim_base": Param(
+        0.002,
+        "1/day",
+        "stable spines persist for months (Yang, Pan & Gan 2009, recalled)",
+        "elimination hazard of a fully stable spine",
+        0.0,
+        1.0,
+    ),
+    "elim_new": Param(
+        0.25,
+        "1/day",
+        "most new spines vanish within days (Holtmaat et al. 2005, recalled)",
+        "extra hazard of an unstable spine",
+        0.0,
+        10.0,
+    ),
+    "census_day": Param(
+        5.0,
+        "day",
+        "end of the early window: the offline update of day 5 follows sessions on days 1-4",
+        "day on which early new spines are tagged clustered or not",
+        0.0,
+        1e4,
+    ),
+}
 
 MEASURES: dict[str, Measure] = {
-        "spine_density": Measure("spines/um", "spines per micrometre of dendrite"),
-        "new_spines": Measure("spines/100 um", "spines born within the last `recent_days`"),
-        "cluster_fraction": Measure(
-            "%",
-            "share of new spines (born within `recent_days`) whose next spine on either side, "
-            "within cluster_max_um, is also new (no stable spine between them)",
-        ),
-        "task_spines": Measure("spines/100 um", "spines in a task ensemble"),
-        "survival_clustered": Measure("%", "share of the census's clustered new spines still present"),
-        "survival_isolated": Measure("%", "share of the census's non-clustered new spines still present"),
-        "skill": Measure("0-1", "mastery of the most practised task"),
-    }
-
+    "spine_density": Measure("spines/um", "spines per micrometre of dendrite"),
+    "new_spines": Measure("spines/100 um", "spines born within the last `recent_days`"),
+    "cluster_fraction": Measure(
+        "%",
+        "share of new spines (born within `recent_days`) whose next spine on either side, "
+        "within cluster_max_um, is also new (no stable spine between them)",
+    ),
+    "task_spines": Measure("spines/100 um", "spines in a task ensemble"),
+    "survival_clustered": Measure("%", "share of the census's clustered new spines still present"),
+    "survival_isolated": Measure("%", "share of the census's non-clustered new spines still present"),
+    "skill": Measure("0-1", "mastery of the most practised task"),
+}
 
 
 def _shift(x: Array, k: int, fill: float | bool) -> Array:
@@ -225,9 +222,9 @@ class Spines(Model):
             },
             slow={
                 "skill": jnp.zeros(len(TASKS)),
-                "drive": jnp.float32(0.0),
+                "drive": jnp.zeros(()),
                 "task": jnp.int32(0),
-                "day": jnp.float32(0.0),
+                "day": jnp.zeros(()),
             },
         )
 
@@ -266,7 +263,9 @@ class Spines(Model):
         """One day of turnover; the formation pulse of the day's sessions falls on its night
         (sessions on the same day pool their drive into that pulse)."""
         state = self._day(params, state, context.day.astype(jnp.float32), state.slow["drive"], key)
-        return state._replace(slow={**state.slow, "drive": jnp.float32(0.0), "day": context.day.astype(jnp.float32)})
+        return state._replace(
+            slow={**state.slow, "drive": jnp.float32(0.0), "day": context.day.astype(jnp.float32)}
+        )
 
     def _day(self, params: dict[str, Array], state: State, day: Array, drive: Array, key: Array) -> State:
         """One day of stability change, elimination, formation and the census."""
