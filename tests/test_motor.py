@@ -231,7 +231,7 @@ def test_reverse_mode_gradient_of_the_fm_ue_like_score_at_day_84():
     # the default model over 12 weeks (lesion on day 1, two weeks of practice from day 14),
     # within 2 % of a central difference. The derivative is pathwise: the patient's discrete
     # draws (arm choices, which cells survive) are held fixed, as the difference with the same
-    # key and a step of 1e-5 (float64) holds them; it is the sensitivity of this simulated
+    # key and a relative step of 1e-4 (float64) holds them; it is the sensitivity of this simulated
     # patient, not of the expectation over patients (docs/models: motor).
     from test_conformance import _in_float64
 
