@@ -267,6 +267,18 @@ def test_an_old_single_injury_still_loads():
     del old["events"]
     s = parse_scenario(old)
     assert [(e.kind, e.day, e.label) for e in s.events] == [("lose-b", 1, "injury")]
+    bare = {k: v for k, v in GOOD.items() if k != "events"}
+    default = parse_scenario({**bare, "injury": {"kind": "lose-b", "day": 1}})
+    assert default.events[0].params == {"severity": 1.0}  # the old default severity, kept
+    trial = {
+        "control": "practice",
+        "primary": {"measure": "d_function", "baseline_day": 0, "followup_day": 56},
+        "allocation": {"scheme": "stratified", "strata": ["severity"]},
+        "subgroups": ["severity"],
+    }
+    upgraded = parse_scenario({**old, "trial": trial})
+    assert upgraded.trial.allocation.strata == ["injury.severity"]
+    assert upgraded.trial.subgroups == ["injury.severity"]
     severity = {"dist": "uniform", "low": 0.2, "high": 0.9}
     new = {
         **GOOD,

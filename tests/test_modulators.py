@@ -186,10 +186,10 @@ def test_techniques_table_names_only_real_interventions():
     from neurorehab.models.interventions import INTERVENTIONS, TECHNIQUES
 
     every = set(INTERVENTIONS).union(*(info.interventions for info in models().values()))
-
+    table = [*TECHNIQUES.values(), *(how for info in models().values() for how in info.techniques.values())]
     named = {
         n
-        for how in TECHNIQUES.values()
+        for how in table
         for m in re.findall(r"interventions? ([a-z-]+)(?: and ([a-z-]+))?", how)
         for n in m
         if n

@@ -283,6 +283,9 @@ def list_(
         if show or what == "techniques":
             for name, how in TECHNIQUES.items():
                 table.add_row("technique", name, "", how)
+            for model_name, info in chosen.items():
+                for name, how in info.techniques.items():
+                    table.add_row("technique", name, model_name, how)
         out_console.print(table)
 
 

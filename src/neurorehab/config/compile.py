@@ -91,7 +91,7 @@ class CompiledScenario:
         return {k: np.asarray(v) for k, v in drawn.items() if k in varying(self.scenario)}
 
     def sample(self, ids: np.ndarray) -> dict[str, jax.Array]:
-        """Draw every parameter, trait and (varying) severity for these patients.
+        """Draw every parameter, trait and event parameter for these patients.
 
         Each quantity has its own normal score per patient, from a key that folds in the patient
         and the quantity, so a patient is the same whatever else is drawn. Correlations mix the

@@ -73,7 +73,7 @@ Distribution = Annotated[Fixed | Normal | LogNormal | Uniform, Field(discriminat
 
 
 class Correlation(_Strict):
-    """A correlation between two varying quantities (model parameters, traits or `severity`),
+    """A correlation between two varying quantities (model parameters, traits or event parameters),
     imposed by a Gaussian copula: each keeps its own distribution."""
 
     a: str
@@ -208,6 +208,12 @@ class Block(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _after_the_clock_starts(self) -> Block:
+        if self.start_day == 0 and self.hour < 9:
+            raise ValueError(f"day 0 starts at 9:00 (the scenario's clock); hour {self.hour:g} is before it")
+        return self
+
+    @model_validator(mode="after")
     def _fits_in_day(self) -> Block:
         last = self.hour + (self.sessions_per_day - 1) * self.hours_between
         if last >= 24:
@@ -235,7 +241,19 @@ class Timed(_Strict):
     day: int = Field(ge=0, le=3650)
     hour: float = Field(ge=0, lt=24, description="clock time, e.g. 14.5 for 14:30")
     retests: int = Field(default=0, ge=0, le=20, description="further assessments right after")
-    retest_minutes: float = Field(default=10.0, gt=0, le=120, description="minutes between retests")
+    retest_minutes: float = Field(default=10.0, ge=1, le=120, description="minutes between retests")
+
+    @model_validator(mode="after")
+    def _within_the_day(self) -> Timed:
+        last = self.hour + self.retests * self.retest_minutes / 60.0
+        if last >= 24:
+            raise ValueError(
+                f"{self.retests} retests {self.retest_minutes:g} min apart from {self.hour:g} h end at "
+                f"{last:g} h, past midnight; use fewer retests or an earlier hour"
+            )
+        if self.day == 0 and self.hour < 9:
+            raise ValueError(f"day 0 starts at 9:00 (the scenario's clock); {self.hour:g} h is before it")
+        return self
 
     def times(self) -> list[tuple[int, float]]:
         return [(self.day, self.hour + k * self.retest_minutes / 60.0) for k in range(self.retests + 1)]
@@ -306,7 +324,10 @@ class Scenario(_Strict):
     seed: int = Field(ge=0, le=2**31 - 1)
     duration_days: int = Field(ge=1, le=3650)
     patients: Patients
-    events: list[Event] = Field(default_factory=list, description="injuries and other events, in any order")
+    events: list[Event] = Field(
+        default_factory=list,
+        description="injuries and other events; each draws its own random numbers from its place in the list",
+    )
     arms: list[Arm] = Field(min_length=1)
     assessments: Assessments = Assessments()
     trial: Trial | None = Field(default=None, description="analyse the arms as a randomised trial")
@@ -315,7 +336,8 @@ class Scenario(_Strict):
         default=None,
         ge=1,
         le=16_384,
-        description="patients per vectorised chunk and per result shard (default: sized to the cache)",
+        description="patients per vectorised chunk and per result shard (default: sized to the cache); "
+        "a chunk is rounded up to whole lanes of the model (`neurorehab.core.engine.lanes`)",
     )
 
     @model_validator(mode="after")
@@ -514,6 +536,12 @@ def _cohort_errors(s: Scenario, info: Any) -> list[str]:
             if bad:
                 errors.append(f"patients.table: column names {bad} must be identifiers like `age`")
             specs = {**info.params, **condition_.PARAMS, **_event_specs(s, info)}
+            if "severity" in columns and "severity" not in specs:
+                names = sorted(k for k in _event_specs(s, info) if k.endswith(".severity"))
+                errors.append(
+                    "patients.table: a `severity` column no longer names an injury's severity; "
+                    f"call it after its event: {names or 'NAME.severity'}"
+                )
             for name in sorted(c for c in columns if "." in c and c not in specs):
                 errors.append(
                     f"patients.table: column {name!r} names no event parameter; valid: "
@@ -760,8 +788,7 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
         return {**data, "events": old}  # validation reports the shape
     event = {k: v for k, v in old.items() if k in ("kind", "day")}
     event["name"] = "injury"
-    if "severity" in old:
-        event["params"] = {"severity": old["severity"]}
+    event["params"] = {"severity": old.get("severity", 1.0)}  # the old default
     event.update({k: v for k, v in old.items() if k not in ("kind", "day", "severity")})
     data["events"] = [event]
 

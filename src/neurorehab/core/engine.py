@@ -128,6 +128,7 @@ def simulate_one(
         calendar.max_days if max_days is None else max_days,
         rule,
     )
+    _check_events(static.events, calendar)
     values = _event_values(static.events, event_values)
     measures, state, _ = _run(static, params, cond_.complete(condition), values, calendar, key, ())
     return measures, state, failure_code(measures, state)
@@ -158,8 +159,17 @@ def snapshots_one(
         calendar.max_days if max_days is None else max_days,
         rule,
     )
+    _check_events(static.events, calendar)
     values = _event_values(static.events, event_values)
     return _run(static, params, cond_.complete(condition), values, calendar, key, tuple(slots))[2]
+
+
+def _check_events(events: tuple[Event, ...], calendar: Calendar) -> None:
+    if calendar.events.shape[1] != len(events):
+        raise ValueError(
+            f"the calendar has {calendar.events.shape[1]} event column(s) (event_days) but "
+            f"{len(events)} event(s) were given; pass one event per entry of event_days"
+        )
 
 
 def _event_values(
@@ -347,10 +357,9 @@ def lanes(model: Model, params: Params) -> int:
     about 2 MiB of state a lane), so a function of the model's structure alone, never of the
     batch: the compiled lane, and so every patient's numbers, are the same whatever the batch.
 
-    Wide lanes amortise each scan step's fixed cost (XLA's per-operation dispatch, ~0.2 ms a
-    `motor` reach) over more patients: 1,000 `motor` patients over 12 weeks take 110 s in lanes
-    of 16, 89 s in lanes of 128, 74 s in lanes of 256 and 63 s in one lane of 1,024 (2 cores).
-    A batch smaller than a lane is padded to one, so one patient alone costs a lane's work.
+    Wide lanes amortise each scan step's fixed cost (XLA's dispatch of every operation) over
+    more patients (bench/README.md: a cohort in lanes of 16 took 1.5x as long as in lanes of
+    256). A batch smaller than a lane is padded to one, so one patient alone costs a lane's work.
     """
     one = jax.tree_util.tree_map(lambda x: x[0] if jnp.ndim(x) else x, params)
     shapes = jax.eval_shape(model.init, one, jax.random.key(0))
@@ -427,6 +436,7 @@ def simulate(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     events = tuple(events)
+    _check_events(events, calendar)
     rows = partial(_rows, n=n)
     cond_rows = {k: rows(v, f"condition[{k!r}]") for k, v in cond_.complete(condition).items()}
     values = tuple(

@@ -38,8 +38,8 @@ class Modulation(NamedTuple):
     learning rates), drive (scales the external drive of the trained population), exercise (1
     for an aerobic exercise session; its pulse scales with the session's intensity) and priming
     (what a stimulation session adds, `core.condition`). `extra` holds the gains a model
-    declares for itself (its `ModelInfo.gains`, e.g. `motor`'s error feedback, forced use and
-    whether the limb moves), by name, with the model's neutral value where an intervention
+    declares for itself (its `ModelInfo.gains`: error feedback, forced use, whether the limb
+    moves), by name, with the model's neutral value where an intervention
     sets none.
     """
 

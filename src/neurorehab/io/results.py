@@ -71,10 +71,12 @@ def merge_shards(shards: list[Path], out: Path) -> None:
 
 
 def query(results: str | Path, sql: str) -> duckdb.DuckDBPyRelation:
-    """Run SQL over a results file (or run folder); the table is called `results`.
+    """Run SQL over a results file (or run folder); the table is called `results`, and `daily`
+    holds each day's last assessment per arm, patient and measure (a day's retests and earlier
+    clock-time assessments left out), what the report's figures and the trial analyse.
 
     Example: query("runs/demo", "select arm, avg(value) from results where measure =
-    'd_function' and day = 56 group by arm").
+    'MEASURE' and day = 56 group by arm").
     """
     path = Path(results)
     if path.is_dir():
@@ -82,4 +84,8 @@ def query(results: str | Path, sql: str) -> duckdb.DuckDBPyRelation:
     con = duckdb.connect()
     quoted = path.as_posix().replace("'", "''")
     con.execute(f"create view results as select * from read_parquet('{quoted}')")
+    con.execute(
+        "create view daily as select * from results qualify row_number() over "
+        "(partition by arm, patient, day, measure order by minute desc) = 1"
+    )
     return con.sql(sql)

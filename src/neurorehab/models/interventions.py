@@ -151,18 +151,16 @@ INTERVENTIONS: dict[str, Intervention] = {
     ),
 }
 
-# Every technique the four seed articles name, and how a scenario expresses it (or why not yet).
+# Every technique the four seed articles name (those a model's own interventions express are
+# in its ModelInfo.techniques), and how a scenario expresses it (or why not yet).
 TECHNIQUES: dict[str, str] = {
     "task practice": "intervention task-practice (dose: repetitions or minutes, intensity, time of day)",
     "task variability": "intervention varied-practice",
-    "constraint-induced movement therapy": "intervention cimt (a model's own, where it has two limbs)",
     "augmented feedback": (
         "interventions error-augmented and error-reduced (models with an `error` gain; error_gain)"
     ),
     "motor imagery": "intervention motor-imagery",
     "action observation": "intervention motor-imagery (same substrate: drive without movement)",
-    "mirror therapy": "intervention mirror-therapy (a model's own, where it has two limbs)",
-    "bilateral training": "intervention bilateral-training (a model's own, where it has two limbs)",
     "sensory re-education": "out of scope until the somatosensory (nerve injury) model exists",
     "vibrotactile stimulation": "intervention vibrotactile (priming of plasticity; parameter priming)",
     "electrical stimulation": (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -50,7 +51,8 @@ class ModelInfo:
     example: a small instance for tests; differentiable: parameter -> the measure whose
     gradient with respect to it is checked (conformance table); doc: one line of where the
     model's page is; stochastic: False when the model draws no random numbers (its measures
-    do not depend on the key).
+    do not depend on the key); techniques: rehabilitation techniques the model's own
+    interventions express (technique -> how), added to `neurorehab list techniques`.
     """
 
     name: str
@@ -70,6 +72,7 @@ class ModelInfo:
     example: Callable[[], Model] | None = None
     differentiable: dict[str, str] = field(default_factory=dict)
     stochastic: bool = True
+    techniques: dict[str, str] = field(default_factory=dict)
     doc: str = ""
 
     def __post_init__(self) -> None:
@@ -84,6 +87,18 @@ class ModelInfo:
                 problems.append(f"differentiable {p!r} -> {m!r}: not a declared parameter and measure")
         if not self.tasks:
             problems.append("declares no task")
+        from neurorehab.core import condition
+        from neurorehab.core.types import GENERIC_GAINS
+
+        for kind, names, taken in (
+            ("parameters", self.params, condition.PARAMS),
+            ("measures", self.measures, condition.MEASURES),
+            ("gains", self.gains, GENERIC_GAINS),
+        ):
+            if clash := sorted(set(names) & set(taken)):
+                problems.append(
+                    f"{kind} {clash} are the engine's own (the patient's condition or generic gains)"
+                )
         if problems:
             raise ValueError(f"model {self.name!r}: " + "; ".join(problems))
 
@@ -134,9 +149,16 @@ def _load() -> None:
         if found.ispkg:
             importlib.import_module(f"{package.__name__}.{found.name}")
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        loaded = ep.load()
-        if isinstance(loaded, ModelInfo):
-            register(loaded)
+        try:
+            loaded = ep.load()
+            if isinstance(loaded, ModelInfo):
+                register(loaded)
+        except Exception as err:  # a broken plug-in must not take the bundled models down
+            warnings.warn(
+                f"model entry point {ep.name!r} ({ep.value}) could not be loaded: "
+                f"{type(err).__name__}: {err}",
+                stacklevel=2,
+            )
 
 
 def models() -> dict[str, ModelInfo]:

@@ -45,7 +45,7 @@ def trial_data(c: CompiledScenario, out: Path) -> TrialData:
     )
     rows = query(
         out,
-        "select arm, patient, day, value, failure from results where measure = "
+        "select arm, patient, day, value, failure from daily where measure = "
         f"'{t.primary.measure}' order by arm, patient, day, minute",
     ).df()
     index = {name: i for i, name in enumerate(arms)}

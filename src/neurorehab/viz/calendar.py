@@ -79,9 +79,9 @@ def decisions_table(run: Path, scenario: dict[str, Any]) -> list[tuple[str, int,
         got = query(
             run,
             f"""
-            with r as (select patient, day, value as reason from results
+            with r as (select patient, day, value as reason from daily
                        where arm = '{arm.name}' and measure = 'reason' and failure = 0),
-                 f as (select patient, day, value as factor from results
+                 f as (select patient, day, value as factor from daily
                        where arm = '{arm.name}' and measure = 'dose_factor' and failure = 0)
             select r.day, r.reason, count(*) * 1.0 / sum(count(*)) over (partition by r.day), avg(f.factor)
             from r join f using (patient, day)
@@ -95,7 +95,7 @@ def decisions_table(run: Path, scenario: dict[str, Any]) -> list[tuple[str, int,
 def _per_arm(run: Path, measure: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     got = query(
         run,
-        f"""select arm, day, avg(value) from results where measure = '{measure}' and failure = 0
+        f"""select arm, day, avg(value) from daily where measure = '{measure}' and failure = 0
             group by arm, day order by arm, day""",
     ).fetchall()
     out: dict[str, tuple[list[float], list[float]]] = {}

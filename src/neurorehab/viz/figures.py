@@ -34,7 +34,7 @@ def summary(run: Path, measure: str) -> dict[str, dict[str, np.ndarray]]:
         run,
         f"""
         select arm, day, avg(value) as mean, stddev_samp(value) as sd, count(value) as n
-        from results where measure = '{measure}' and failure = 0 and isfinite(value)
+        from daily where measure = '{measure}' and failure = 0 and isfinite(value)
         group by arm, day order by arm, day""",
     ).fetchall()
     out: dict[str, dict[str, list[float]]] = {}
@@ -84,7 +84,7 @@ def load_snapshots(path: Path) -> dict[str, dict[str, np.ndarray]]:
 def _arm_doses(run: Path) -> tuple[dict[str, int], int | None]:
     """Total repetitions per arm when the arms form a dose sweep (every arm with a protocol uses
     the same single intervention), and the day the last therapy block ends; empty otherwise,
-    e.g. CIMT against usual care."""
+    e.g. one technique against another."""
     from neurorehab.config import compile_scenario, parse_scenario
 
     scenario = parse_scenario(json.loads((run / "manifest.json").read_text())["scenario"])
@@ -102,9 +102,9 @@ def per_patient(run: Path, measure: str, arm: str, day: int) -> dict[int, float]
     rows = query(
         run,
         f"""
-        with first as (select min(day) as d from results
+        with first as (select min(day) as d from daily
                        where arm = '{arm}' and measure = '{measure}' and day >= {int(day)})
-        select patient, value from results, first
+        select patient, value from daily, first
         where arm = '{arm}' and measure = '{measure}' and day = first.d and failure = 0
         order by patient""",
     ).fetchall()

@@ -21,7 +21,7 @@ def trajectories(run: Path, trial: dict[str, Any]) -> bytes:
         run,
         f"""
         select r.arm, r.day, avg(r.value), stddev_samp(r.value), count(r.value)
-        from results r join read_parquet('{patients.as_posix()}') p
+        from daily r join read_parquet('{patients.as_posix()}') p
           on r.patient = p.patient and r.arm = p.arm
         where r.measure = '{measure}' and r.failure = 0 and r.day < p.dropout_day
         group by r.arm, r.day order by r.arm, r.day""",

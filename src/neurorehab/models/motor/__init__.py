@@ -57,6 +57,11 @@ INFO = register(
             "fm_width_deg": "fm_ue_like",
             "cst_per_severity": "cst_gain",
         },
+        techniques={
+            "constraint-induced movement therapy": "intervention cimt (parameter mitt_share)",
+            "mirror therapy": "intervention mirror-therapy (parameter mirror_gain)",
+            "bilateral training": "intervention bilateral-training (parameter callosal_gain)",
+        },
         doc="src/neurorehab/models/motor/README.md",
     )
 )

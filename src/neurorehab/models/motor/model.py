@@ -300,7 +300,7 @@ class Motor(Model):
             jax.random.normal(k_eta, (2,)),
             stimulus.intensity * modulation.drive,
         )
-        gains = modulation.extra
+        gains = {"movement": 1.0, "error": 1.0, "forced_use": 0.0, **modulation.extra}  # neutral if unset
         err = err * gains["movement"]  # an imagined reach has no visible outcome
         new0, _ = self._learn(params, pd0, u0, y, err, target, modulation.plasticity, gains["error"])
         value = self._update_value(
