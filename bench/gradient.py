@@ -32,22 +32,13 @@ def main() -> None:
     cfg = p.parse_args()
 
     import jax
+    from cohort import setup
 
     from neurorehab.core.engine import simulate_one
-    from neurorehab.models import default_params
-    from neurorehab.models.motor import INFO, FocalLesion, Motor
-    from neurorehab.models.protocol import Block, compile_calendar
 
-    model, events = Motor(), (FocalLesion(),)
-    cal = compile_calendar(
-        [Block("task-practice", 14, 14, 5, 100)],
-        duration_days=84,
-        assess_days=list(range(0, 85, 7)),
-        info=INFO,
-        event_days=[1],
-    )
-    params = default_params(INFO)
-    key = jax.random.key(0)
+    model, events, cal, rows, keys = setup("motor", 1)  # bench/cohort.py's patient and calendar
+    params = jax.tree_util.tree_map(lambda x: x[0], rows)
+    key = keys[0]
 
     def score(p):
         measures = simulate_one(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,6 +30,9 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from neurorehab.core.spec import Param
 
 app = typer.Typer(
     name="neurorehab",
@@ -289,10 +292,9 @@ def list_(
         out_console.print(table)
 
 
-def _describe(spec: object) -> str:
+def _describe(spec: Param) -> str:
     """One line for a parameter: default, unit, range, meaning."""
-    s = spec  # a core.spec.Param
-    return f"{s.default:g} [{s.unit}] in [{s.low:g}, {s.high:g}]: {s.doc}"  # type: ignore[attr-defined]
+    return f"{spec.default:g} [{spec.unit}] in [{spec.low:g}, {spec.high:g}]: {spec.doc}"
 
 
 @app.command()

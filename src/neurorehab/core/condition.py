@@ -171,11 +171,6 @@ MEASURES: dict[str, Measure] = {
 }
 
 
-def defaults() -> dict[str, Array]:
-    """The declared default of every condition parameter, as float32 scalars."""
-    return {name: jnp.float32(spec.default) for name, spec in PARAMS.items()}
-
-
 def complete(condition: dict[str, Array] | None, n: int | None = None) -> dict[str, Array]:
     """`condition` with every missing parameter at its default (scalars, or [n] rows)."""
     given = condition or {}

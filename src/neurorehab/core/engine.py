@@ -121,15 +121,7 @@ def simulate_one(
     take their declared defaults). `rule`: the arm's progression rule, if any. Under `jit`,
     pass `max_trials` and `max_days` (static): the calendar's own are not readable from a tracer.
     """
-    static = Static(
-        model,
-        tuple(events),
-        calendar.max_trials if max_trials is None else max_trials,
-        calendar.max_days if max_days is None else max_days,
-        rule,
-    )
-    _check_events(static.events, calendar)
-    values = _event_values(static.events, event_values)
+    static, values = _prepare(model, calendar, events, event_values, max_trials, max_days, rule)
     measures, state, _ = _run(static, params, cond_.complete(condition), values, calendar, key, ())
     return measures, state, failure_code(measures, state)
 
@@ -152,6 +144,20 @@ def snapshots_one(
 
     The same numbers as `simulate_one` with the same key: the snapshots ride along in the scan.
     """
+    static, values = _prepare(model, calendar, events, event_values, max_trials, max_days, rule)
+    return _run(static, params, cond_.complete(condition), values, calendar, key, tuple(slots))[2]
+
+
+def _prepare(
+    model: Model,
+    calendar: Calendar,
+    events: Sequence[Event],
+    event_values: Sequence[dict[str, Any]] | None,
+    max_trials: int | None,
+    max_days: int | None,
+    rule: Rule | None,
+) -> tuple[Static, tuple[dict[str, Array], ...]]:
+    """One patient's static part (the calendar's own bounds unless given) and event values."""
     static = Static(
         model,
         tuple(events),
@@ -160,8 +166,7 @@ def snapshots_one(
         rule,
     )
     _check_events(static.events, calendar)
-    values = _event_values(static.events, event_values)
-    return _run(static, params, cond_.complete(condition), values, calendar, key, tuple(slots))[2]
+    return static, _event_values(static.events, event_values)
 
 
 def _check_events(events: tuple[Event, ...], calendar: Calendar) -> None:
@@ -352,6 +357,13 @@ CACHE_BUDGET_BYTES = 8 * 2**20
 LANE_BUDGET_BYTES = 2 * 2**20
 
 
+def _state_bytes(model: Model, params: Params) -> int:
+    """Bytes of one patient's state (`params`: one patient's, or rows of them)."""
+    one = jax.tree_util.tree_map(lambda x: x[0] if jnp.ndim(x) else x, params)
+    shapes = jax.eval_shape(model.init, one, jax.random.key(0))
+    return max(1, int(sum(np.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))))
+
+
 def lanes(model: Model, params: Params) -> int:
     """Patients per vmapped lane: a power of two from the size of one patient's state (16 to 256;
     about 2 MiB of state a lane), so a function of the model's structure alone, never of the
@@ -361,10 +373,7 @@ def lanes(model: Model, params: Params) -> int:
     more patients (bench/README.md: a cohort in lanes of 16 took 1.5x as long as in lanes of
     256). A batch smaller than a lane is padded to one, so one patient alone costs a lane's work.
     """
-    one = jax.tree_util.tree_map(lambda x: x[0] if jnp.ndim(x) else x, params)
-    shapes = jax.eval_shape(model.init, one, jax.random.key(0))
-    per_patient = sum(np.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
-    width = int(np.clip(LANE_BUDGET_BYTES // max(int(per_patient), 1), 16, 256))
+    width = int(np.clip(LANE_BUDGET_BYTES // _state_bytes(model, params), 16, 256))
     return 1 << (width.bit_length() - 1)
 
 
@@ -375,10 +384,7 @@ def auto_chunk(model: Model, params: Params, budget: int = CACHE_BUDGET_BYTES) -
     small models get large chunks, large ones small. The chunk size never changes a patient's
     numbers (the lanes are the unit of vectorised work).
     """
-    one = jax.tree_util.tree_map(lambda x: x[0], params)
-    shapes = jax.eval_shape(model.init, one, jax.random.key(0))
-    per_patient = sum(np.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
-    n = int(np.clip(budget // max(int(per_patient), 1), 16, 16_384))
+    n = int(np.clip(budget // _state_bytes(model, params), 16, 16_384))
     width = lanes(model, params)
     return max(width, n // width * width)
 
