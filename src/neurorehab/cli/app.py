@@ -83,9 +83,7 @@ def _run(
     catalog: str | None,
     execution: object = None,
 ) -> Path:
-    import yaml
-
-    from neurorehab.config import load_scenario, parse_scenario
+    from neurorehab.config import load_scenario, parse_scenario_text
     from neurorehab.runners import Execution, run_scenario
     from neurorehab.viz.report import build_report
 
@@ -94,7 +92,7 @@ def _run(
     if scenario_path is not None:
         scenario = load_scenario(scenario_path)
     else:
-        scenario = parse_scenario(yaml.safe_load(scenario_text or ""), "demo scenario")
+        scenario = parse_scenario_text(scenario_text or "", "demo scenario")
     folder = out or Path(scenario.output or f"runs/{scenario.name}")
     total = scenario.patients.count * len(scenario.arms)
     err_console.print(
@@ -122,12 +120,13 @@ def _run(
             catalog_url=catalog,
             progress=lambda done, _t, k, n: bar.update(task, completed=done, shards=f"{k}/{n} shards"),
             execution=how,
+            finish=build_report,
         )
     if manifest.get("catalog_error"):
         err_console.print(
             f"[yellow]warning:[/] the run was not recorded in the catalog: {manifest['catalog_error']}"
         )
-    report = build_report(folder)
+    report = folder / "report.html"
     failed = sum(len(v) for v in manifest["failures"].values())
     err_console.print(f"done in {manifest['wall_s']:.1f} s; {failed} failed patients")
     for name in ("results.parquet", "manifest.json", "report.html"):
@@ -330,13 +329,20 @@ def runs(
 
     Example: neurorehab runs --limit 5
     """
-    from neurorehab.io.catalog import list_runs
+    import os
+
+    from neurorehab.io.catalog import CatalogError, list_runs, safe_url, scrub
 
     with _plain_errors():
+        url = catalog or os.environ.get("NEUROREHAB_CATALOG")
         try:
             rows = list_runs(catalog, limit)
+        except CatalogError as err:
+            raise UserError(str(err)) from None
         except Exception as err:
-            raise UserError(f"cannot read the run catalog ({catalog or 'default'}): {err}") from None
+            first = scrub((str(err).splitlines() or [""])[0], url)
+            shown = safe_url(url) if url else "the default catalog"
+            raise UserError(f"cannot read the run catalog {shown}: {first}") from None
         table = Table("started", "name", "model", "patients", "arms", "failed", "wall s", "folder")
         for column in table.columns:
             column.overflow = "fold"

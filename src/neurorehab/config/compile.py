@@ -9,7 +9,7 @@ only by their protocol).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -17,15 +17,17 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.stats import norm
 
+from neurorehab.config import inputs
+from neurorehab.config.inputs import InputError
 from neurorehab.config.scenario import (
     Fixed,
     LogNormal,
     Normal,
     Scenario,
+    ScenarioError,
     Uniform,
     core_block,
     correlation_matrix,
-    read_table,
     varying,
 )
 from neurorehab.core import condition as condition_
@@ -55,6 +57,7 @@ class CompiledScenario:
     arms: tuple[CompiledArm, ...]
     measures: tuple[str, ...]
     table: dict[str, np.ndarray] | None = None
+    inputs: dict[str, str] = field(default_factory=dict)  # file a field names -> SHA-256 of what was read
 
     @property
     def n_patients(self) -> int:
@@ -201,5 +204,11 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
             )
         )
     measures = tuple(s.assessments.measures or (*info.measures, *condition_.MEASURES))
-    table = read_table(s.patients.table) if s.patients.table else None
-    return CompiledScenario(s, model, info, events, tuple(arms), measures, table)
+    table, digests = None, {}
+    if s.patients.table:
+        try:
+            read = inputs.read_table(s.patients.table)
+        except InputError as err:
+            raise ScenarioError([f"patients.table: {line}" for line in err.lines]) from None
+        table, digests = read.columns, {"patients.table": read.sha256}
+    return CompiledScenario(s, model, info, events, tuple(arms), measures, table, digests)

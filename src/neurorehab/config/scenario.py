@@ -13,19 +13,43 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
+from neurorehab.config import inputs
+from neurorehab.config.inputs import InputError, shorten
 from neurorehab.core import condition as condition_
 from neurorehab.models import registry
 
+MAX_ERROR_CHARS = 1_900  # an error report stays readable: at most this much, then "and N more"
+MAX_LINE_CHARS = 600
+
+
+def fit_lines(lines: list[str], budget: int = MAX_ERROR_CHARS) -> list[str]:
+    """Lines cut to MAX_LINE_CHARS each and to `budget` in all; the rest counted, not shown."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        line = (
+            line
+            if len(line) <= MAX_LINE_CHARS
+            else line[: MAX_LINE_CHARS - 20] + f"... ({len(line):,} chars)"
+        )
+        if used + len(line) > budget and out:
+            out.append(f"... and {len(lines) - i} more problems (fix these first)")
+            break
+        out.append(line)
+        used += len(line) + 4
+    return out
+
 
 class ScenarioError(Exception):
-    """A scenario the user wrote is not valid; `lines` say where and why."""
+    """A scenario the user wrote is not valid; `lines` say where and why (at most
+    MAX_ERROR_CHARS characters in all, however bad the input)."""
 
     def __init__(self, lines: list[str], source: str = "scenario"):
-        self.lines = lines
-        self.source = source
-        super().__init__(f"{source}: " + "; ".join(lines))
+        self.lines = fit_lines(list(lines) or ["not valid"])
+        self.source = shorten(source, 200).strip("'") if len(source) > 200 else source
+        super().__init__(f"{self.source}: " + "; ".join(self.lines))
 
 
 class _Strict(BaseModel):
@@ -70,6 +94,35 @@ class Uniform(_Strict):
 
 
 Distribution = Annotated[Fixed | Normal | LogNormal | Uniform, Field(discriminator="dist")]
+DISTRIBUTIONS = ("fixed", "normal", "lognormal", "uniform")
+
+
+def _quantity_kind(v: Any) -> str | None:
+    """Which alternative a value-or-distribution is: a number, or the mapping its `dist` names
+    (a mapping with only `value` is fixed). None: neither, and the error names the choices."""
+    if isinstance(v, Fixed | Normal | LogNormal | Uniform):  # serialising a validated scenario
+        return v.dist
+    if isinstance(v, dict):
+        dist = v.get("dist", "fixed" if "value" in v else None)
+        return dist if isinstance(dist, str) and dist in DISTRIBUTIONS else None
+    if isinstance(v, int | float | str) and not isinstance(v, bool):
+        return "number"
+    return None
+
+
+QUANTITY_ERROR = "quantity"
+Quantity = Annotated[
+    Annotated[float, Tag("number")]
+    | Annotated[Fixed, Tag("fixed")]
+    | Annotated[Normal, Tag("normal")]
+    | Annotated[LogNormal, Tag("lognormal")]
+    | Annotated[Uniform, Tag("uniform")],
+    Discriminator(
+        _quantity_kind,
+        custom_error_type=QUANTITY_ERROR,
+        custom_error_message="give a number, or a mapping whose `dist` is one of " + ", ".join(DISTRIBUTIONS),
+    ),
+]
 
 
 class Correlation(_Strict):
@@ -85,21 +138,21 @@ class Patients(_Strict):
     """How many virtual patients each arm simulates, and how their parameters and traits vary."""
 
     count: int = Field(ge=1, le=1_000_000, description="virtual patients (each arm runs all of them)")
-    params: dict[str, float | Distribution] = Field(
+    params: dict[str, Quantity] = Field(
         default_factory=dict, description="model parameter -> a number or a distribution"
     )
-    condition: dict[str, float | Distribution] = Field(
+    condition: dict[str, Quantity] = Field(
         default_factory=dict,
         description="the patient's condition (fatigue, pain, genotype, responsiveness, sleep; "
         "`neurorehab list condition`) -> a number or a distribution",
     )
-    traits: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], float | Distribution] = Field(
+    traits: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], Quantity] = Field(
         default_factory=dict,
         description="recorded patient traits (age, months since injury, ...) -> a number or a distribution; "
         "they act on the model only through correlations with its parameters",
     )
     correlations: list[Correlation] = Field(
-        default_factory=list, description="pairwise correlations (Gaussian copula)"
+        default_factory=list, max_length=500, description="pairwise correlations (Gaussian copula)"
     )
     table: str | None = Field(
         default=None,
@@ -118,7 +171,7 @@ class Event(_Strict):
         pattern=r"^[a-z][a-z0-9_-]{0,39}$",
         description="a label (default: the kind); a varying parameter is then called NAME.PARAM",
     )
-    params: dict[str, float | Distribution] = Field(
+    params: dict[str, Quantity] = Field(
         default_factory=dict,
         description="the event's parameters -> a number or a distribution over patients "
         "(draws are clipped to the parameter's range)",
@@ -148,7 +201,7 @@ class Progression(_Strict):
     measure: str = Field(description="the measure reassessed (a measure of the model)")
     milestone: float = Field(gt=0, description="improvement between reassessments that steps the dose up")
     every_days: int = Field(default=7, ge=1, le=365, description="days between reassessments")
-    start_day: int = Field(default=0, ge=0, description="day of the baseline reassessment")
+    start_day: int = Field(default=0, ge=0, le=3650, description="day of the baseline reassessment")
     higher_is_better: bool = True
     up: float = Field(default=1.25, gt=1, le=4, description="dose factor of a step up")
     down: float = Field(default=0.8, gt=0, lt=1, description="dose factor of a step down")
@@ -170,7 +223,7 @@ class Block(_Strict):
     """A block of sessions: one intervention, a weekly schedule, a time of day and a dose."""
 
     intervention: str = "task-practice"
-    start_day: int = Field(ge=0)
+    start_day: int = Field(ge=0, le=3650)
     weeks: float | None = Field(default=None, gt=0, le=520, description="block length in weeks")
     days: int | None = Field(default=None, ge=1, le=3650, description="or block length in days")
     sessions_per_week: int = Field(ge=1, le=7)
@@ -230,7 +283,9 @@ class Block(_Strict):
 
 class Arm(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    protocol: list[Block] = Field(default_factory=list, description="blocks; empty: no therapy")
+    protocol: list[Block] = Field(
+        default_factory=list, max_length=1000, description="blocks; empty: no therapy"
+    )
     progression: Progression | None = Field(default=None, description="reassess and adjust the dose")
 
 
@@ -261,8 +316,12 @@ class Timed(_Strict):
 
 class Assessments(_Strict):
     every_days: int = Field(default=7, ge=1, le=3650, description="assess every N days from day 0")
-    days: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list, description="extra days")
-    at: list[Timed] = Field(default_factory=list, description="assessments at a clock time, with retests")
+    days: list[Annotated[int, Field(ge=0, le=3650)]] = Field(
+        default_factory=list, max_length=3651, description="extra days"
+    )
+    at: list[Timed] = Field(
+        default_factory=list, max_length=1000, description="assessments at a clock time, with retests"
+    )
     measures: list[str] | None = Field(default=None, description="measures to keep (default: all)")
 
 
@@ -279,8 +338,8 @@ class Allocation(_Strict):
 
 class Endpoint(_Strict):
     measure: str = Field(description="the primary outcome, a measure of the model")
-    baseline_day: int = Field(ge=0, description="day of the baseline assessment (enrolment)")
-    followup_day: int = Field(ge=1, description="day of the primary follow-up assessment")
+    baseline_day: int = Field(ge=0, le=3650, description="day of the baseline assessment (enrolment)")
+    followup_day: int = Field(ge=1, le=3650, description="day of the primary follow-up assessment")
 
 
 class Power(_Strict):
@@ -318,7 +377,7 @@ class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     description: str = ""
     model: str
-    model_options: dict[str, int] = Field(
+    model_options: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=dict, description="model structure (sizes), e.g. n_cells"
     )
     seed: int = Field(ge=0, le=2**31 - 1)
@@ -326,9 +385,10 @@ class Scenario(_Strict):
     patients: Patients
     events: list[Event] = Field(
         default_factory=list,
+        max_length=256,
         description="injuries and other events; each draws its own random numbers from its place in the list",
     )
-    arms: list[Arm] = Field(min_length=1)
+    arms: list[Arm] = Field(min_length=1, max_length=64)
     assessments: Assessments = Assessments()
     trial: Trial | None = Field(default=None, description="analyse the arms as a randomised trial")
     output: str | None = Field(default=None, description="output folder (the CLI's --out wins)")
@@ -495,29 +555,9 @@ def varying(s: Scenario) -> dict[str, Any]:
 
 
 def read_table(path: str) -> dict[str, Any]:
-    """Columns of a patient CSV as float arrays; ValueError with a plain reason otherwise."""
-    import csv
-
-    import numpy as np
-
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"cannot read {path}: {err}") from None
-    if len(rows) < 2:
-        raise ValueError(f"{path} needs a header row and at least one patient row")
-    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
-    columns: dict[str, Any] = {}
-    for j, name in enumerate(header):
-        try:
-            values = np.asarray([float(r[j]) for r in body])
-        except (ValueError, IndexError):
-            raise ValueError(f"{path}: column {name!r} holds a missing or non-numeric value") from None
-        if not np.isfinite(values).all():
-            raise ValueError(f"{path}: column {name!r} holds NaN or infinity")
-        columns[name] = values
-    return columns
+    """Columns of a patient CSV as float arrays (`inputs.read_table`: bounded, cached, hashed);
+    ValueError (InputError) with a plain reason otherwise."""
+    return inputs.read_table(path).columns
 
 
 def _cohort_errors(s: Scenario, info: Any) -> list[str]:
@@ -750,12 +790,17 @@ _UNION_PARTS = {"fixed", "normal", "lognormal", "uniform", "float", "int", "str"
 
 
 def _format(err: ValidationError) -> list[str]:
-    """One line per field: "path: message (got value)"; a union's alternatives give one line."""
+    """One line per field: "path: message (got value)"; a union's alternatives give one line.
+    Echoed values and path parts are shortened (inputs.shorten), so a huge value gives a short line."""
     lines, seen = [], set()
     for e in err.errors():
-        parts = [str(p) for p in e["loc"]]
+        parts = [inputs.path_part(p) for p in e["loc"]]
         parts = [
-            p for p in parts if p not in _UNION_PARTS and not p.startswith(("function-", "tagged-union"))
+            p
+            for p in parts
+            if p not in _UNION_PARTS
+            and p not in ("number", *DISTRIBUTIONS)
+            and not p.startswith(("function-", "tagged-union"))
         ]
         path = ".".join(parts)
         msg = e["msg"].removeprefix("Value error, ")
@@ -766,7 +811,9 @@ def _format(err: ValidationError) -> list[str]:
             continue
         seen.add(path)
         given = e.get("input")
-        shown = "" if e["type"] == "missing" or isinstance(given, dict) else f" (got {given!r})"
+        shown = "" if e["type"] == "missing" or isinstance(given, dict) else f" (got {shorten(given)})"
+        if e["type"] == QUANTITY_ERROR and isinstance(given, dict):
+            shown = f" (got dist: {shorten(given['dist'])})" if "dist" in given else " (no `dist` given)"
         if e["type"] == "extra_forbidden":
             msg = "unknown key; check its spelling against `neurorehab schema`"
         lines.append(f"{path or '(top level)'}: {msg}{shown}")
@@ -820,7 +867,7 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate already-loaded YAML data; raises ScenarioError with plain lines."""
     if not isinstance(data, dict):
         raise ScenarioError(
-            [f"expected a mapping of keys at the top level, got {type(data).__name__}"], source
+            [f"(top level): expected a mapping of keys, got {type(data).__name__}"], source
         )
     data = upgrade(data)
     try:
@@ -838,18 +885,28 @@ def _resolve_table(data: Any, folder: Path) -> None:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; every failure becomes a ScenarioError."""
+    """Read and validate a scenario file within the input limits (`neurorehab.config.inputs`);
+    every failure becomes a ScenarioError."""
     p = Path(path)
-    if not p.is_file():
-        raise ScenarioError([f"no such file: {p}"], str(p))
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = inputs.read_bytes(p, inputs.MAX_SCENARIO_BYTES, "scenario file").decode("utf-8")
+        data = inputs.parse_yaml(text)
+    except InputError as err:
+        raise ScenarioError(err.lines, str(p)) from None
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError([f"malformed YAML{where}: {problem}"], str(p)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([f"cannot read file: {err}"], str(p)) from None
+        raise ScenarioError([inputs.yaml_error(err)], str(p)) from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError([f"not UTF-8 text (byte {err.start}); save the file as UTF-8"], str(p)) from None
     _resolve_table(data, p.parent)
     return parse_scenario(data, str(p))
+
+
+def parse_scenario_text(text: str, source: str = "scenario") -> Scenario:
+    """Validate YAML text (within the input limits); raises ScenarioError with plain lines."""
+    try:
+        data = inputs.parse_yaml(text)
+    except InputError as err:
+        raise ScenarioError(err.lines, source) from None
+    except yaml.YAMLError as err:
+        raise ScenarioError([inputs.yaml_error(err)], source) from None
+    return parse_scenario(data, source)

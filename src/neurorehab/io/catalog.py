@@ -1,12 +1,14 @@
 """The run catalog: one row per run, in SQLite by default or any SQLAlchemy URL (PostgreSQL).
 
 The URL comes from the caller, else $NEUROREHAB_CATALOG, else a SQLite file in the user's data
-folder ($XDG_DATA_HOME/neurorehab/catalog.sqlite).
+folder ($XDG_DATA_HOME/neurorehab/catalog.sqlite). A `postgresql://` URL uses psycopg 3 (the
+`postgres` extra). Messages show URLs with the password hidden (`safe_url`, `scrub`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    make_url,
     select,
 )
+from sqlalchemy.engine import Engine
 
 META = MetaData()
 RUNS = Table(
@@ -51,9 +55,57 @@ def default_url() -> str:
     return f"sqlite:///{base / 'neurorehab' / 'catalog.sqlite'}"
 
 
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL to connect with: `postgresql://` (and `postgres://`) mean the psycopg 3
+    driver that the `postgres` extra installs, unless the URL names a driver itself."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages and listings."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: hide anything between ':' and '@'
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def scrub(text: str, url: str | None) -> str:
+    """Text (an error message) with the URL's password replaced by ***."""
+    if not url:
+        return text
+    try:
+        password = make_url(url).password
+    except Exception:
+        match = re.search(r"//[^/@:]*:([^/@]*)@", url)
+        password = match.group(1) if match else None
+    return text.replace(str(password), "***") if password else text
+
+
+def _engine(url: str | None) -> Engine:
+    target = url or default_url()
+    try:
+        return create_engine(engine_url(target))
+    except ModuleNotFoundError as err:
+        raise CatalogError(
+            f"the catalog {safe_url(target)} needs a driver that is not installed ({err.name}); "
+            "for PostgreSQL: pip install 'neurorehab[postgres]'"
+        ) from None
+    except Exception as err:
+        raise CatalogError(
+            f"the catalog URL {safe_url(target)} is not valid: {scrub(str(err), target)}"
+        ) from None
+
+
+class CatalogError(Exception):
+    """The catalog cannot be opened; the message never holds the URL's password."""
+
+
 def record(row: dict[str, Any], url: str | None = None) -> None:
     """Insert or replace a run's row."""
-    engine = create_engine(url or default_url())
+    engine = _engine(url)
     META.create_all(engine)
     with engine.begin() as con:
         con.execute(RUNS.delete().where(RUNS.c.run_id == row["run_id"]))
@@ -62,7 +114,7 @@ def record(row: dict[str, Any], url: str | None = None) -> None:
 
 
 def list_runs(url: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    engine = create_engine(url or default_url())
+    engine = _engine(url)
     META.create_all(engine)
     with engine.connect() as con:
         rows = con.execute(select(RUNS).order_by(RUNS.c.started.desc()).limit(limit)).mappings().all()

@@ -6,19 +6,25 @@ Layout of a run folder:
   shards/*.parquet    one per (arm, chunk of patients), each written atomically
   snapshots/*.npz     small final-state pictures of patient 0 per arm (for the report)
   results.parquet     merged, written only when every shard exists
-  manifest.json       written last: its presence means the run is complete
-An interrupted run has no manifest.json; `resume=True` skips the shards already written and,
-since every patient's numbers depend only on its own key, finishes with the same results.
+  trial.json, patients.parquet   the trial analysis, for a scenario with a `trial` section
+  manifest.json       config, seed, versions, timings, the SHA-256 of every input file, the outputs
+  report.html         (from the CLI's `finish` step)
+  run.json            rewritten last with status "complete", once every output exists
+An interrupted run is not "complete"; `resume=True` skips the shards already written and,
+since every patient's numbers depend only on its own key, finishes with the same results. A
+finished run whose outputs were damaged or deleted is repaired the same way (`io.folder`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -31,15 +37,25 @@ import neurorehab
 from neurorehab.config import CompiledScenario, Scenario, compile_scenario
 from neurorehab.core.engine import auto_chunk
 from neurorehab.core.failures import DESCRIPTIONS
-from neurorehab.io import catalog
+from neurorehab.io import catalog, folder
 from neurorehab.io.atomic import write_json_atomic, write_text_atomic
-from neurorehab.io.results import merge_shards, query
+from neurorehab.io.results import SCHEMA, merge_shards, query
 from neurorehab.runners.shards import Execution, Job, Progress, RunError, execute, shard_path
 
 
-def scenario_hash(s: Scenario) -> str:
+def scenario_hash(s: Scenario, inputs: dict[str, str] | None = None) -> str:
+    """SHA-256 of the validated scenario and of the content of every file it names (`inputs`:
+    field -> SHA-256 of the file read), so a run knows when its inputs changed."""
     data = s.model_dump(mode="json", exclude={"output"})
+    if inputs:
+        data = {"scenario": data, "inputs": dict(sorted(inputs.items()))}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _inputs_record(c: CompiledScenario) -> dict[str, dict[str, str]]:
+    """Each input file as the manifest records it: the field, its path and the SHA-256 read."""
+    paths = {"patients.table": c.scenario.patients.table}
+    return {k: {"path": str(paths.get(k)), "sha256": v} for k, v in c.inputs.items()}
 
 
 def _versions() -> dict[str, str]:
@@ -71,33 +87,82 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _check_folder(out: Path, digest: str, resume: bool) -> dict[str, Any] | None:
-    """Return the existing manifest of a finished run when resuming; raise on conflicts."""
+def _changed(started: dict[str, Any], c: CompiledScenario) -> str:
+    """Why a folder's run and this scenario differ, in words: which input file, or the scenario."""
+    before = started.get("inputs") or {}
+    now = _inputs_record(c)
+    same_scenario = started.get("config_sha256") in (None, scenario_hash(c.scenario))
+    for field in sorted(set(before) | set(now)):
+        old, new = before.get(field, {}), now.get(field, {})
+        if old.get("sha256") != new.get("sha256") and same_scenario:
+            return (
+                f"the file {field} names ({new.get('path') or old.get('path')}) changed since the run "
+                f"started (SHA-256 {str(old.get('sha256'))[:12]}... then, {str(new.get('sha256'))[:12]}... "
+                "now); restore it, or start a new run in another --out"
+            )
+    return (
+        "it was started with a different scenario; --resume needs the same scenario file "
+        "(or choose another --out)"
+    )
+
+
+def _check_folder(out: Path, digest: str, c: CompiledScenario, resume: bool) -> dict[str, Any] | None:
+    """Return the manifest of a finished, sound run when resuming; None when there is work to do
+    (a new run, an interrupted one, or a finished one with damaged outputs to repair); raise
+    RunError on conflicts."""
     if out.exists() and not out.is_dir():
         raise RunError(f"{out} is a file, not a folder; choose a folder for --out")
-    if (out / "manifest.json").exists():
-        manifest = dict(json.loads((out / "manifest.json").read_text()))
-        if not resume:
-            raise RunError(f"{out} already holds a complete run; choose another --out or delete it")
-        if manifest.get("scenario_sha256") != digest:
-            raise RunError(f"{out} holds a complete run of a different scenario; choose another --out")
-        return manifest
-    run_file = out / "run.json"
-    if run_file.exists():
-        started = json.loads(run_file.read_text())
-        if not resume:
+    if not out.is_dir():
+        return None
+    for leftover in folder.leftovers(out):  # a kill during an atomic write leaves only these
+        leftover.unlink(missing_ok=True)
+    if not any(out.iterdir()):
+        return None
+    started, why = folder.read_json(out / "run.json")
+    manifest, _ = folder.read_json(out / "manifest.json")
+    if started is None and manifest is None:
+        if (out / "run.json").exists():
             raise RunError(
-                f"{out} holds an interrupted run of {started.get('name')!r}; add --resume "
-                "to finish it, or choose another --out"
+                f"{out}: {why}, so which scenario started this run cannot be told; choose another --out "
+                "(or delete the folder)"
             )
-        if started.get("scenario_sha256") != digest:
-            raise RunError(
-                f"{out} was started with a different scenario; --resume needs the same "
-                "scenario file (or choose another --out)"
-            )
-    elif out.exists() and any(out.iterdir()):
         raise RunError(f"{out} is not empty and holds no neurorehab run; choose an empty or new folder")
+    record = started or manifest or {}
+    name = record.get("name")
+    if record.get("scenario_sha256") != digest:
+        raise RunError(f"{out} holds a run of {name!r}, and {_changed(record, c)}")
+    complete = started is not None and started.get("status") == "complete"
+    if not resume:
+        if complete:
+            raise RunError(f"{out} already holds a complete run; choose another --out or delete it")
+        raise RunError(
+            f"{out} holds an unfinished or damaged run of {name!r}; add --resume to finish or repair it, "
+            "or choose another --out"
+        )
+    damaged = folder.problems(out, SCHEMA)
+    if complete and manifest is not None and not damaged and _outputs_exist(out, manifest):
+        return manifest
+    _drop_damaged(out, [a.name for a in c.arms])
     return None
+
+
+def _outputs_exist(out: Path, manifest: dict[str, Any]) -> bool:
+    return all((out / name).exists() for name in manifest.get("outputs", ()))
+
+
+def _drop_damaged(out: Path, arms: list[str]) -> None:
+    """Delete damaged shards and snapshots so that resuming computes them again (a damaged
+    snapshot takes its arm's first shard with it: that shard is what draws it)."""
+    shards = out / "shards"
+    for path in sorted(shards.glob("*.parquet")) if shards.is_dir() else []:
+        if folder.parquet_problem(path, SCHEMA) is not None:
+            path.unlink()
+    snaps = out / "snapshots"
+    for path in sorted(snaps.glob("*.npz")) if snaps.is_dir() else []:
+        if folder.snapshot_problem(path) is not None:
+            path.unlink()
+            if path.stem in arms:
+                shard_path(out, arms.index(path.stem), 0).unlink(missing_ok=True)
 
 
 def run_scenario(
@@ -108,28 +173,36 @@ def run_scenario(
     progress: Progress | None = None,
     catalog_url: str | None = None,
     execution: Execution | None = None,
+    finish: Callable[[Path], Any] | None = None,
 ) -> dict[str, Any]:
     """Simulate every arm for every patient, shard by shard, and write the run folder.
 
     `execution` says where shards run (in process by default, local cores, or Dask); the
     files are the same either way. A scenario with a `trial` section also gets its analysis
-    (`trial.json`, `patients.parquet`).
+    (`trial.json`, `patients.parquet`). `finish(out)` runs last, before the run is marked
+    complete (the CLI builds report.html there), so "complete" means every output exists.
+
+    Resuming (`resume=True`) finishes an interrupted run, and repairs a finished one whose
+    outputs are missing or damaged; it refuses a folder whose scenario or input files changed.
 
     Returns the manifest. Raises RunError for folder conflicts and unwritable folders; a run
     catalog that cannot be written is reported in the manifest's `catalog_error`, and the
     run's files stand.
     """
     out = Path(out)
-    digest = scenario_hash(scenario)
     compiled = compile_scenario(scenario)
+    digest = scenario_hash(scenario, compiled.inputs)
     try:
-        done = _check_folder(out, digest, resume)
+        done = _check_folder(out, digest, compiled, resume)
         if done is not None:
             return done
-        return _run(compiled, out, digest, resume, progress, catalog_url, execution or Execution())
+        return _run(compiled, out, digest, resume, progress, catalog_url, execution or Execution(), finish)
     except OSError as err:
         where = err.filename or out
-        raise RunError(f"cannot write the run to {where}: {err.strerror or err}") from None
+        raise RunError(
+            f"cannot write the run to {where}: {err.strerror or err}; when that is mended, "
+            "run again with --resume to finish (what was written is kept)"
+        ) from None
 
 
 def _run(
@@ -140,27 +213,36 @@ def _run(
     progress: Progress | None,
     catalog_url: str | None,
     how: Execution,
+    finish: Callable[[Path], Any] | None,
 ) -> dict[str, Any]:
     scenario = compiled.scenario
     t0 = time.perf_counter()
-    started = json.loads((out / "run.json").read_text())["started"] if (out / "run.json").exists() else _now()
+    before, _ = folder.read_json(out / "run.json")
+    started = str((before or {}).get("started") or _now())
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(
-        out / "run.json",
-        {"status": "running", "name": scenario.name, "scenario_sha256": digest, "started": started},
-    )
+    inputs = _inputs_record(compiled)
+    state = {
+        "name": scenario.name,
+        "scenario_sha256": digest,
+        "config_sha256": scenario_hash(scenario),
+        "inputs": inputs,
+        "started": started,
+    }
+    write_json_atomic(out / "run.json", {"status": "running", **state})
     write_text_atomic(
         out / "scenario.yaml", yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
     )
     shard_paths, timings = _run_shards(compiled, out, progress, how)
     merge_shards(shard_paths, out / "results.parquet")
     failures = _failures(out)
+    outputs = ["results.parquet", "scenario.yaml"]
     if scenario.trial is not None:
         from neurorehab.runners.trial import write_trial
 
         t = time.perf_counter()
         write_trial(compiled, out)
         timings["trial_analysis_s"] = round(time.perf_counter() - t, 3)
+        outputs += ["trial.json", "patients.parquet"]
     finished = _now()
     wall = time.perf_counter() - t0
     catalog_error = _record(compiled, out, digest, started, finished, wall, failures, catalog_url)
@@ -171,9 +253,11 @@ def _run(
         "seed": scenario.seed,
         "scenario_sha256": digest,
         "scenario": scenario.model_dump(mode="json"),
+        "inputs": inputs,
         "patients": compiled.n_patients,
         "arms": [a.name for a in compiled.arms],
         "measures": list(compiled.measures),
+        "outputs": [*outputs, "manifest.json", *(["report.html"] if finish is not None else [])],
         "started": started,
         "finished": finished,
         "wall_s": round(wall, 3),
@@ -189,10 +273,9 @@ def _run(
         "catalog_error": catalog_error,
     }
     write_json_atomic(out / "manifest.json", manifest)
-    write_json_atomic(
-        out / "run.json",
-        {"status": "complete", "name": scenario.name, "scenario_sha256": digest, "started": started},
-    )
+    if finish is not None:
+        finish(out)
+    write_json_atomic(out / "run.json", {"status": "complete", **state})
     return manifest
 
 
@@ -225,7 +308,8 @@ def _record(
     try:
         catalog.record(row, url)
     except Exception as err:
-        return f"{type(err).__name__}: {str(err).splitlines()[0]}"
+        text = (str(err).splitlines() or [""])[0]
+        return catalog.scrub(f"{type(err).__name__}: {text}", url or os.environ.get("NEUROREHAB_CATALOG"))
     return None
 
 
@@ -235,6 +319,7 @@ def _run_shards(
     n = c.n_patients
     size = c.scenario.chunk_size or min(n, auto_chunk(c.model, c.sample_params(np.arange(1))))
     text = json.dumps(c.scenario.model_dump(mode="json"), sort_keys=True)
+    inputs = json.dumps(c.inputs, sort_keys=True)
     jobs, paths, skipped = [], [], 0
     for a_index in range(len(c.arms)):
         for start in range(0, n, size):
@@ -243,7 +328,7 @@ def _run_shards(
             if path.exists():
                 skipped += min(size, n - start)
             else:
-                jobs.append(Job(text, str(out), a_index, start, min(size, n - start), size))
+                jobs.append(Job(text, str(out), a_index, start, min(size, n - start), size, inputs))
     t = time.perf_counter()
     times = execute(jobs, how, progress, total=n * len(c.arms), already=skipped)
     wall = time.perf_counter() - t

@@ -46,6 +46,7 @@ class Job(NamedTuple):
     start: int
     n: int  # patients in this shard
     chunk: int  # the vectorised chunk size (the same for every shard: one compilation)
+    inputs: str = "{}"  # JSON: field -> SHA-256 of each input file as the driver read it
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,14 @@ def compute_shard(job: Job) -> Shard:
     """Simulate one shard; return its tidy table (and snapshots) for the driver to write."""
     t = time.perf_counter()
     c = _compiled(job.scenario)
+    expected = json.loads(job.inputs)
+    for field, digest in sorted(c.inputs.items()):
+        if expected.get(field) != digest:
+            raise RunError(
+                f"the file {field} names changed while the run was going (SHA-256 "
+                f"{str(expected.get(field))[:12]}... when it started, {digest[:12]}... now); "
+                "restore it and run again with --resume, or start a new run in another --out"
+            )
     arm = c.arms[job.arm]
     ids = np.arange(job.start, job.start + job.n)
     params, condition, values, keys = (
@@ -150,6 +159,22 @@ def execute(
     return times
 
 
+def watch_parent(parent: int, every_s: float = 0.5) -> None:
+    """Make this worker process end when its parent does, even by kill -9 (which runs no
+    clean-up in the parent): a daemon thread polls the parent's pid and exits the process once
+    the worker has been re-parented. Run as the worker's initializer."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(70)  # the driver is gone: nothing would read this worker's results
+
+    if os.getppid() != parent:
+        os._exit(70)
+    threading.Thread(target=watch, name="neurorehab-watch-parent", daemon=True).start()
+
+
 def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, Shard], None]) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -157,7 +182,12 @@ def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, Shard], N
     if not jobs:
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=ctx,
+        initializer=watch_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {pool.submit(compute_shard, job): job for job in jobs}
         for future in as_completed(futures):
             finished(futures[future], future.result())

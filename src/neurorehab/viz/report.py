@@ -11,7 +11,9 @@ from typing import Any
 import yaml
 
 from neurorehab.core import condition
+from neurorehab.io import folder
 from neurorehab.io.atomic import write_text_atomic
+from neurorehab.io.results import SCHEMA
 from neurorehab.models import registry
 from neurorehab.viz.figures import model_figures, recovery_curves
 
@@ -38,13 +40,24 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 def build_report(run: str | Path) -> Path:
     """Write run/report.html from a complete run folder and return its path."""
     run = Path(run)
-    manifest_path = run / "manifest.json"
-    if not manifest_path.exists():
+    if not run.is_dir():
+        raise ReportError(f"{run} is not a folder; give a run's output folder")
+    if not (run / "manifest.json").exists():
         raise ReportError(
             f"{run} holds no complete run (no manifest.json); finish it with "
             "`neurorehab run SCENARIO --out DIR --resume`"
         )
-    manifest = json.loads(manifest_path.read_text())
+    damaged = folder.problems(run, SCHEMA)
+    if damaged:
+        remedy = (
+            f"repair it with `neurorehab run {run / 'scenario.yaml'} --out {run} --resume` "
+            "(sound shards are reused)"
+            if (run / "scenario.yaml").exists()
+            else "run its scenario again with `--out` on this folder and `--resume`"
+        )
+        raise ReportError(f"{run} is damaged: " + "; ".join(damaged) + f". To mend it, {remedy}")
+    manifest, _ = folder.read_json(run / "manifest.json")
+    assert manifest is not None
     scenario = manifest["scenario"]
     try:
         info = registry.get(manifest["model"])
@@ -88,17 +101,17 @@ def build_report(run: str | Path) -> Path:
         + _table(
             [
                 ("seed", manifest["seed"]),
-                ("patients per arm", manifest["patients"]),
-                ("started", manifest["started"]),
-                ("finished", manifest["finished"]),
-                ("wall time (s)", manifest["wall_s"]),
-                ("timings", json.dumps(manifest["timings"])),
+                ("patients per arm", manifest.get("patients")),
+                ("started", manifest.get("started")),
+                ("finished", manifest.get("finished")),
+                ("wall time (s)", manifest.get("wall_s")),
+                ("timings", json.dumps(manifest.get("timings"))),
                 ("failed patients", failed),
                 ("failures", json.dumps(manifest["failures"]) or "none"),
                 ("git revision", manifest.get("git_revision") or "none"),
                 ("scenario sha256", manifest["scenario_sha256"]),
-                *[(f"version: {k}", v) for k, v in manifest["versions"].items()],
-                ("random keys", manifest["random_keys"]),
+                *[(f"version: {k}", v) for k, v in (manifest.get("versions") or {}).items()],
+                ("random keys", manifest.get("random_keys")),
             ]
         )
     )
