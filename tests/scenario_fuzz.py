@@ -21,8 +21,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BASES = [
     yaml.safe_load(p.read_text())
-    for p in sorted((ROOT / "scenarios").glob("*.yaml"))
-    + [ROOT / "src" / "neurorehab" / "scenarios" / "demo.yaml"]
+    for p in [
+        *sorted((ROOT / "scenarios").glob("*.yaml")),
+        ROOT / "src" / "neurorehab" / "scenarios" / "demo.yaml",
+    ]
 ]
 
 ODD_VALUES: list[Any] = [

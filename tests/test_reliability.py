@@ -35,7 +35,7 @@ from typer.testing import CliRunner
 from neurorehab.cli.app import app
 from neurorehab.config import ScenarioError, compile_scenario, inputs, load_scenario, parse_scenario
 from neurorehab.runners import RunError, run_scenario
-from neurorehab.viz.report import ReportError, build_report
+from neurorehab.viz.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHWAY = (ROOT / "scenarios" / "pathway-practice.yaml").read_text()
@@ -381,7 +381,7 @@ def test_full_disk_at_the_report_stage_leaves_an_unfinished_run(finished_run, tm
     def full(_out):
         raise OSError(errno.ENOSPC, "No space left on device", str(_out / "report.html"))
 
-    with pytest.raises(RunError, match="No space left on device.*--resume"):
+    with pytest.raises(RunError, match=r"No space left on device.*--resume"):
         run_scenario(load_scenario(finished_run[1]), run, finish=full)
     assert json.loads((run / "run.json").read_text())["status"] == "running"
     assert not (run / "report.html").exists()
@@ -413,7 +413,7 @@ def test_damaged_run_json_is_a_plain_error(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / "run.json").write_text("garbage")
-    with pytest.raises(RunError, match="run.json is damaged"):
+    with pytest.raises(RunError, match=r"run\.json is damaged"):
         run_scenario(load_scenario(path), out, resume=True)
 
 
