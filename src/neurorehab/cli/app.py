@@ -154,8 +154,10 @@ def demo(
     """
     with _plain_errors():
         text = resources.files("neurorehab.scenarios").joinpath("demo.yaml").read_text()
-        manifest = out / "manifest.json"
-        if manifest.exists() and json.loads(manifest.read_text()).get("name") == "demo-cimt-trial":
+        from neurorehab.io.folder import read_json
+
+        manifest, _ = read_json(out / "manifest.json")
+        if manifest is not None and manifest.get("name") == "demo-cimt-trial":
             shutil.rmtree(out)  # a finished demo is simply run again
         _run(None, text, out, resume=(out / "run.json").exists(), catalog=catalog)
 
