@@ -63,12 +63,12 @@ def _plain_errors() -> Iterator[None]:
     try:
         yield
     except ScenarioError as err:
-        err_console.print(f"[bold red]error[/] in {err.source}:", highlight=False)
+        err_console.print(f"[bold red]error[/] in {escape(err.source)}:", highlight=False)
         for line in err.lines:
             err_console.print(f"  - {line}", highlight=False, markup=False)
         raise typer.Exit(2) from None
     except (RunError, ReportError, UserError) as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; shards already written are kept: run again with --resume")
@@ -123,10 +123,11 @@ def _run(
             finish=build_report,
         )
     if manifest.get("catalog_error"):
-        err_console.print(
-            f"[yellow]warning:[/] the run was not recorded in the catalog: {manifest['catalog_error']}"
-        )
+        why = escape(manifest["catalog_error"])
+        err_console.print(f"[yellow]warning:[/] the run was not recorded in the catalog: {why}")
     report = folder / "report.html"
+    if not report.exists():  # a run finished without a report (by the API, or an older version)
+        build_report(folder)
     failed = sum(len(v) for v in manifest["failures"].values())
     err_console.print(f"done in {manifest['wall_s']:.1f} s; {failed} failed patients")
     for name in ("results.parquet", "manifest.json", "report.html"):

@@ -6,7 +6,7 @@ so every read here is bounded before anything is built from it:
 - only regular files are read (not a FIFO, which would block, nor a device such as /dev/zero,
   which never ends), and at most `MAX_SCENARIO_BYTES` or `MAX_TABLE_BYTES` of them;
 - YAML is composed into nodes first and checked before any value is built: nesting at most
-  `MAX_DEPTH` levels, at most `MAX_VALUES` values once aliases are expanded (a 600-byte
+  `MAX_DEPTH` levels, at most `MAX_VALUES` values written and as many once aliases are expanded (a 600-byte
   "billion laughs" file expands to 10^9), strings at most `MAX_STRING` characters, integers at
   most `MAX_DIGITS` digits, no alias inside the structure it names, no key given twice in one
   mapping (YAML's own rule; PyYAML keeps the last silently);
@@ -33,7 +33,7 @@ import numpy as np
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-MAX_SCENARIO_BYTES = 1 << 20  # 1 MiB: the largest bundled scenario is under 5 kB
+MAX_SCENARIO_BYTES = 256 << 10  # 256 KiB: the largest bundled scenario is under 5 kB
 MAX_TABLE_BYTES = 64 << 20  # 64 MiB: a million patients with a dozen columns
 MAX_DEPTH = 32  # a scenario nests 6 levels deep (arms.0.protocol.0.adherence.initial)
 MAX_VALUES = 100_000  # values after alias expansion: 20x the largest bundled scenario
@@ -44,6 +44,7 @@ MAX_COLUMNS = 1_000  # patient-table columns
 SHOWN = 60  # characters of a bad value echoed in an error
 
 _INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -57,7 +58,12 @@ class InputError(ValueError):
 
 def shorten(value: Any, limit: int = SHOWN) -> str:
     """repr(value), cut to `limit` characters with its full length said (errors stay short)."""
-    text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length():,} bits"
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__} too large to show"
     if len(text) <= limit:
         return repr(value) if isinstance(value, str) else text
     head = text[:limit]
@@ -128,10 +134,15 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
+        self._nodes += 1
         try:
+            if self._nodes > MAX_VALUES:
+                mark = self.peek_event().start_mark
+                raise InputError([f"line {mark.line + 1}: the file holds more than {MAX_VALUES:,} values"])
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
                 where = f"line {mark.line + 1}, column {mark.column + 1}"
@@ -177,13 +188,10 @@ def _check(root: Node) -> None:
                 raise InputError(
                     [f"{_where(path, node)}: a string of {len(value):,} characters; at most {MAX_STRING:,}"]
                 )
-            if node.tag == _INT_TAG and sum(c.isdigit() for c in value) > MAX_DIGITS:
-                raise InputError(
-                    [
-                        f"{_where(path, node)}: an integer of {sum(c.isdigit() for c in value):,} digits; "
-                        f"numbers here have at most {MAX_DIGITS}"
-                    ]
-                )
+            digits = sum(c.isalnum() for c in value.lstrip("+-").removeprefix("0x").removeprefix("0o"))
+            if node.tag in (_INT_TAG, _FLOAT_TAG) and digits > MAX_DIGITS:
+                why = f"a number of {digits:,} digits; numbers here have at most {MAX_DIGITS}"
+                raise InputError([f"{_where(path, node)}: {why}"])
         elif isinstance(node, SequenceNode):
             for i, child in enumerate(node.value):
                 n += walk(child, [*path, str(i)])

@@ -281,12 +281,26 @@ class Block(_Strict):
         return self.days if self.days is not None else max(1, round((self.weeks or 0) * 7))
 
 
+MAX_SESSIONS_AN_ARM = 20_000  # five sessions a day for ten years is 18,250
+
+
 class Arm(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     protocol: list[Block] = Field(
         default_factory=list, max_length=1000, description="blocks; empty: no therapy"
     )
     progression: Progression | None = Field(default=None, description="reassess and adjust the dose")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Arm:
+        # Counted before any calendar is built: a few kB of blocks could ask for 10^8 sessions.
+        total = sum(b.n_days * b.sessions_per_week / 7 * b.sessions_per_day for b in self.protocol)
+        if total > MAX_SESSIONS_AN_ARM:
+            raise ValueError(
+                f"its blocks hold about {total:,.0f} sessions; an arm may hold at most "
+                f"{MAX_SESSIONS_AN_ARM:,}: fewer or shorter blocks"
+            )
+        return self
 
 
 class Timed(_Strict):
@@ -866,9 +880,7 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate already-loaded YAML data; raises ScenarioError with plain lines."""
     if not isinstance(data, dict):
-        raise ScenarioError(
-            [f"(top level): expected a mapping of keys, got {type(data).__name__}"], source
-        )
+        raise ScenarioError([f"(top level): expected a mapping of keys, got {type(data).__name__}"], source)
     data = upgrade(data)
     try:
         return Scenario.model_validate(data)

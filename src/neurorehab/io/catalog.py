@@ -64,24 +64,46 @@ def engine_url(url: str) -> str:
     return url
 
 
+_SECRET_KEYS = ("password", "passwd", "pwd", "secret", "token")
+
+
+def _query_secrets(query: Any) -> list[str]:
+    out = []
+    for key, value in dict(query).items():
+        if any(k in key.lower() for k in _SECRET_KEYS):
+            out += list(value) if isinstance(value, tuple | list) else [value]
+    return [str(v) for v in out]
+
+
 def safe_url(url: str) -> str:
-    """The URL with its password hidden, for messages and listings."""
+    """The URL with its password hidden (in the user part and in the query), for messages and
+    listings; a string that is not a URL is not echoed at all."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy can parse: hide anything between ':' and '@'
-        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+        parsed = make_url(url)
+    except Exception:
+        return "(a catalog URL that could not be parsed)"
+    query = {k: ("***" if any(s in k.lower() for s in _SECRET_KEYS) else v) for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)
 
 
 def scrub(text: str, url: str | None) -> str:
-    """Text (an error message) with the URL's password replaced by ***."""
+    """Text (an error message) with the URL's passwords replaced by ***. Passwords of fewer than
+    4 characters are not searched for in running text (they would mangle words); the URL itself
+    is replaced by its safe form."""
     if not url:
         return text
+    text = text.replace(url, safe_url(url))
     try:
-        password = make_url(url).password
+        parsed = make_url(url)
+        secrets = [parsed.password, *_query_secrets(parsed.query)]
     except Exception:
-        match = re.search(r"//[^/@:]*:([^/@]*)@", url)
-        password = match.group(1) if match else None
-    return text.replace(str(password), "***") if password else text
+        secrets = re.findall(r"(?:password|passwd|pwd)\s*=\s*'?([^\s'&]+)", url) + re.findall(
+            r"//[^/@:]*:([^/@]*)@", url
+        )
+    for secret in secrets:
+        if secret and len(str(secret)) >= 4:
+            text = text.replace(str(secret), "***")
+    return text
 
 
 def _engine(url: str | None) -> Engine:

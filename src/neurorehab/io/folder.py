@@ -10,6 +10,8 @@ folder with these lines, and `run --resume` repairs what they name.
 from __future__ import annotations
 
 import json
+import re
+import stat
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -30,13 +32,26 @@ MANIFEST_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 
 
+MAX_JSON_BYTES = 64 << 20  # a manifest with its failures is kilobytes; a trial.json with power, megabytes
+OWN = re.compile(
+    r"^\.(run\.json|scenario\.yaml|manifest\.json|results\.parquet|trial\.json|patients\.parquet"
+    r"|report\.html|a\d{2}-p\d{7}\.parquet|[^/]+\.npz)\.[A-Za-z0-9_]+\.part$"
+)  # the temporary names io.atomic gives our own outputs
+
+
 def read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """(data, None) for a readable JSON object; (None, why) for a missing or damaged file."""
-    if not path.exists():
+    """(data, None) for a readable JSON object; (None, why) for a missing or damaged file (also
+    one that is not a regular file, or too large)."""
+    if not path.exists() and not path.is_symlink():
         return None, f"{path.name} is missing"
     try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"{path.name} is damaged (not a regular file)"
+        if st.st_size > MAX_JSON_BYTES:
+            return None, f"{path.name} is damaged ({st.st_size:,} bytes, more than any run writes)"
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
         return None, f"{path.name} is damaged (not readable JSON: {str(err)[:80]})"
     if not isinstance(data, dict):
         return None, f"{path.name} is damaged (not a JSON object)"
@@ -75,6 +90,19 @@ def problems(run: Path, schema: pa.Schema) -> list[str]:
     if manifest is None:
         return [f"{why} (the run did not finish, or the file was damaged)"]
     missing = [k for k, kind in MANIFEST_KEYS.items() if not isinstance(manifest.get(k), kind)]
+    shapes = {
+        "arms": all(isinstance(a, str) for a in manifest.get("arms") or []),
+        "measures": all(isinstance(m, str) for m in manifest.get("measures") or []),
+        "failures": all(isinstance(v, dict) for v in (manifest.get("failures") or {}).values())
+        if isinstance(manifest.get("failures"), dict)
+        else False,
+        "versions": isinstance(manifest.get("versions", {}), dict),
+        "timings": isinstance(manifest.get("timings", {}), dict),
+        "scenario.description": isinstance((manifest.get("scenario") or {}).get("description", ""), str)
+        if isinstance(manifest.get("scenario"), dict)
+        else False,
+    }
+    missing += [k for k, ok in shapes.items() if not ok and k not in missing]
     if missing:
         return [f"manifest.json is damaged (it lacks a valid {', '.join(missing)})"]
     out = []
@@ -85,6 +113,8 @@ def problems(run: Path, schema: pa.Schema) -> list[str]:
         trial, why = read_json(run / "trial.json")
         if trial is None:
             out.append(str(why))
+        elif not {"primary_measure", "arms", "control"} <= set(trial):
+            out.append("trial.json is damaged (it lacks the trial's primary measure, arms or control)")
         if (p := parquet_problem(run / "patients.parquet")) is not None:
             out.append(p)
     snapshots = run / "snapshots"
@@ -94,9 +124,10 @@ def problems(run: Path, schema: pa.Schema) -> list[str]:
 
 
 def leftovers(folder: Path) -> list[Path]:
-    """Temporary files of atomic writes that a kill interrupted (`.NAME.XXXX.part`)."""
-    found = list(folder.glob(".*.part"))
+    """Temporary files of our own atomic writes that a kill interrupted (`.NAME.XXXX.part`,
+    NAME one of a run's outputs); nobody else's."""
+    found = [p for p in folder.glob(".*.part") if OWN.match(p.name)]
     for sub in ("shards", "snapshots"):
         if (folder / sub).is_dir():
-            found += list((folder / sub).glob(".*.part"))
+            found += [p for p in (folder / sub).glob(".*.part") if OWN.match(p.name)]
     return found

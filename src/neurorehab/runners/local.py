@@ -91,7 +91,7 @@ def _changed(started: dict[str, Any], c: CompiledScenario) -> str:
     """Why a folder's run and this scenario differ, in words: which input file, or the scenario."""
     before = started.get("inputs") or {}
     now = _inputs_record(c)
-    same_scenario = started.get("config_sha256") in (None, scenario_hash(c.scenario))
+    same_scenario = started.get("config_sha256") == scenario_hash(c.scenario)
     for field in sorted(set(before) | set(now)):
         old, new = before.get(field, {}), now.get(field, {})
         if old.get("sha256") != new.get("sha256") and same_scenario:
@@ -114,10 +114,14 @@ def _check_folder(out: Path, digest: str, c: CompiledScenario, resume: bool) -> 
         raise RunError(f"{out} is a file, not a folder; choose a folder for --out")
     if not out.is_dir():
         return None
-    for leftover in folder.leftovers(out):  # a kill during an atomic write leaves only these
-        leftover.unlink(missing_ok=True)
-    if not any(out.iterdir()):
-        return None
+    leftovers = folder.leftovers(out)  # a kill during one of our atomic writes leaves these
+    if all(p in leftovers for p in out.iterdir() if p.name not in ("shards", "snapshots")) and not any(
+        (out / sub).is_dir() and any(p not in leftovers for p in (out / sub).iterdir())
+        for sub in ("shards", "snapshots")
+    ):
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        return None  # empty, or killed before its first file was whole
     started, why = folder.read_json(out / "run.json")
     manifest, _ = folder.read_json(out / "manifest.json")
     if started is None and manifest is None:
@@ -129,8 +133,12 @@ def _check_folder(out: Path, digest: str, c: CompiledScenario, resume: bool) -> 
         raise RunError(f"{out} is not empty and holds no neurorehab run; choose an empty or new folder")
     record = started or manifest or {}
     name = record.get("name")
-    if record.get("scenario_sha256") != digest:
+    # A run started by an older version recorded no input files: its hash is the scenario's alone.
+    older = "config_sha256" not in record and record.get("scenario_sha256") == scenario_hash(c.scenario)
+    if record.get("scenario_sha256") != digest and not older:
         raise RunError(f"{out} holds a run of {name!r}, and {_changed(record, c)}")
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
     complete = started is not None and started.get("status") == "complete"
     if not resume:
         if complete:

@@ -63,7 +63,9 @@ def shard_path(out: Path, arm: int, start: int) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _compiled(text: str) -> Any:
+def _compiled(text: str, inputs: str = "{}") -> Any:
+    """The compiled scenario, cached per process by its text and its input files' digests (a
+    table edited between two runs in one process is read again)."""
     from neurorehab.config import compile_scenario, parse_scenario
 
     return compile_scenario(parse_scenario(json.loads(text)))
@@ -78,7 +80,7 @@ class Shard(NamedTuple):
 def compute_shard(job: Job) -> Shard:
     """Simulate one shard; return its tidy table (and snapshots) for the driver to write."""
     t = time.perf_counter()
-    c = _compiled(job.scenario)
+    c = _compiled(job.scenario, job.inputs)
     expected = json.loads(job.inputs)
     for field, digest in sorted(c.inputs.items()):
         if expected.get(field) != digest:

@@ -38,8 +38,24 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 
 
 def build_report(run: str | Path) -> Path:
-    """Write run/report.html from a complete run folder and return its path."""
+    """Write run/report.html from a complete run folder and return its path. A folder that is
+    not a sound run gives a ReportError saying what is damaged and how to mend it."""
     run = Path(run)
+    try:
+        return _build(run)
+    except ReportError:
+        raise
+    except OSError as err:
+        raise ReportError(f"cannot write {run / 'report.html'}: {err.strerror or err}") from None
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as err:
+        raise ReportError(
+            f"{run} is damaged: a file of the run does not hold what the report needs "
+            f"({type(err).__name__}: {str(err)[:120]}). To mend it, run its scenario again with "
+            f"`--out {run} --resume`"
+        ) from None
+
+
+def _build(run: Path) -> Path:
     if not run.is_dir():
         raise ReportError(f"{run} is not a folder; give a run's output folder")
     if not (run / "manifest.json").exists():
