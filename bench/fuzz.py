@@ -52,7 +52,7 @@ def files(n: int, seed: int) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="nr-fuzz-"))
     signal.signal(signal.SIGALRM, _alarm)
     outcomes: Counter[str] = Counter()
-    seconds, chars, crashes, unlocated, slow = [], [], [], [], 0
+    seconds, chars, crashes, unlocated, slow, slow_files = [], [], [], [], 0, []
     t0 = time.perf_counter()
     for i in range(n):
         text = hostile_text(random.Random(seed * 1_000_003 + i))
@@ -62,6 +62,7 @@ def files(n: int, seed: int) -> dict[str, object]:
         except _Alarm:
             slow += 1
             outcomes["past 10 s"] += 1
+            slow_files.append(i)
             continue
         finally:
             signal.alarm(0)
@@ -88,7 +89,7 @@ def files(n: int, seed: int) -> dict[str, object]:
         "longest_error_chars": max(chars) if chars else 0,
         "errors_over_2000_chars": sum(c >= 2000 for c in chars),
         "unlocated_errors": len(unlocated),
-        "examples": {"tracebacks": crashes[:5], "unlocated": unlocated[:5]},
+        "examples": {"tracebacks": crashes[:5], "unlocated": unlocated[:5], "past_10_s": slow_files[:5]},
         "wall_s": round(time.perf_counter() - t0, 1),
     }
 

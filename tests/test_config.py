@@ -12,6 +12,7 @@ from neurorehab.config import (
     load_scenario,
     parse_scenario,
 )
+from neurorehab.models import models
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = {
@@ -70,7 +71,7 @@ def test_good_scenario_compiles_with_reproducible_patients():
     "data, path, fragment",
     [
         ({**GOOD, "colour": "red"}, "colour", "unknown key"),
-        ({**GOOD, "model": "nope"}, "model", "valid: ['motor', 'pathway', 'skill', 'spines']"),
+        ({**GOOD, "model": "nope"}, "model", f"valid: {sorted(models())}"),
         ({**GOOD, "seed": "x"}, "seed", "'x'"),
         (_block(repetitions=-3), "arms.0.protocol.0.repetitions", "-3"),
         (_block(repetitions=10, intensity=5), "arms.0.protocol.0.intensity", "less than or equal to 2"),
