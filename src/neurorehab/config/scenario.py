@@ -901,14 +901,20 @@ def load_scenario(path: str | Path) -> Scenario:
     every failure becomes a ScenarioError."""
     p = Path(path)
     try:
-        text = inputs.read_bytes(p, inputs.MAX_SCENARIO_BYTES, "scenario file").decode("utf-8")
+        raw = inputs.read_bytes(p, inputs.MAX_SCENARIO_BYTES, "scenario file")
+    except InputError as err:
+        raise ScenarioError([f"(file): {line}" for line in err.lines], str(p)) from None
+    try:
+        text = raw.decode("utf-8")
         data = inputs.parse_yaml(text)
     except InputError as err:
         raise ScenarioError(err.lines, str(p)) from None
     except yaml.YAMLError as err:
         raise ScenarioError([inputs.yaml_error(err)], str(p)) from None
     except UnicodeDecodeError as err:
-        raise ScenarioError([f"not UTF-8 text (byte {err.start}); save the file as UTF-8"], str(p)) from None
+        raise ScenarioError(
+            [f"(file): not UTF-8 text (byte {err.start}); save it as UTF-8"], str(p)
+        ) from None
     _resolve_table(data, p.parent)
     return parse_scenario(data, str(p))
 

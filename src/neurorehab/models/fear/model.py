@@ -16,7 +16,8 @@ views of how fear is learned share everything else (`view`, a model option):
   (soft credit), and a new cause is opened when it is the single most probable (the local-MAP
   rule of Anderson 1991 used by Gershman et al. 2017); at most `n_causes` exist. The kernel is
   a sum of six exponentials with time constants from 3 minutes to 7 months, weighted
-  tau^-g, which equals a power law between them (integral of e^(-lag/tau) tau^-(1+g) dtau), so
+  tau^-g, which approximates a power law between them (integral of e^(-lag/tau) tau^-(1+g) dtau;
+  within 15 % from 3 minutes to 40 days for g in 0.8-1.2, the range allowed), so
   the prior updates in closed form offline. Extinction trials, whose outcome the fear cause
   did not predict, are given to a new cause: the fear association survives, and returns when
   time erodes the extinction cause's recency advantage (spontaneous recovery), in the trauma's
@@ -64,14 +65,18 @@ TAUS_H = (0.05, 0.5, 5.0, 50.0, 500.0, 5000.0)  # kernel time constants: 3 min t
 SPAN = 2.302585092994046  # ln 10: the spacing of TAUS_H in log time
 MAX_REMINDERS = 8  # the day step's loop bound (daily_reminders <= 8)
 HYPER_MAX = 1.5  # intrusions sustain hyperarousal up to this level (a trauma can add more)
+START_HOUR = 9.0  # the calendar's clock starts on day 0 at 09:00 (models.protocol)
+BEDTIME = 23.0  # the night after a session, when sleep replays it
+SLEEP_TAU_H = 2.0  # hours of sleep that replay 63 % of what waits (most of it early in the night)
 
 PARAMS: dict[str, Param] = {
     "learning_rate": Param(0.3, "1/trial", f"{GMNN} (Rescorla-Wagner rate within a cause)",
                            "associative learning rate", 0.0, 1.0),
-    "alpha": Param(0.05, "1/h", f"{GBN}; {GMNN} (concentration)",
+    "alpha": Param(0.05, "kernel units (1/h at g = 1)", f"{GBN}; {GMNN} (concentration)",
                    "prior weight of a new cause, in the kernel's units", 0.001, 100.0),
     "kernel_power": Param(1.0, "1", f"{GMNN} (power-law temporal kernel)",
-                          "exponent g of the kernel K(lag) ~ lag^-g", 0.2, 2.0),
+                          "exponent g of the kernel K(lag) ~ lag^-g (the six exponentials match a "
+                          "power law within 15 % from 3 min to 40 days for g in 0.8-1.2)", 0.8, 1.2),
     "cue_sd": Param(0.35, "similarity", "modelled: generalisation width over cues (Lissek et al. 2010: "
                     "broader in PTSD)", "feature noise of the cue dimensions", 0.05, 2.0),
     "context_sd": Param(0.6, "similarity", "modelled: contexts generalise more broadly than cues",
@@ -104,7 +109,9 @@ PARAMS: dict[str, Param] = {
                               "minute of reappraisal", 0.0, 0.2),
     "revaluation_tau_days": Param(365.0, "days", "modelled: reappraisal largely lasts",
                                   "time for a lowered outcome value to drift back", 1.0, 36500.0),
-    "regulation_rate": Param(0.004, "1/min", "modelled: mindfulness (Hoelzel et al. 2011)",
+    "regulation_rate": Param(0.0006, "1/min", "calibrated on the latent view: mindfulness (8 weeks, 5 x 30 "
+                             "min) g about -0.4 against waiting among patients with PTSD (SCIENCE.md "
+                             "section 5: g -0.44; Hoelzel et al. 2011)",
                              "prefrontal regulation gained per minute of training", 0.0, 0.2),
     "regulation_tau_days": Param(60.0, "days", "modelled", "time constant of regulation's decay",
                                  1.0, 3650.0),
@@ -151,7 +158,7 @@ MEASURES: dict[str, Measure] = {
 
 def _unit(sim: Array) -> Array:
     s = jnp.clip(sim, 0.0, 1.0)
-    return jnp.stack([s, jnp.sqrt(jnp.maximum(1.0 - s * s, 0.0))])
+    return jnp.stack([s, jnp.sqrt(jnp.maximum(1.0 - s * s, 1e-8))])  # floored: a finite gradient at 1
 
 
 def _observation(cue: Array, ctx: Array, present: Array, outcome: Array) -> Array:
@@ -177,7 +184,16 @@ class Fear(Model):
 
     def init(self, params: dict[str, Array], key: Array) -> State:
         z = jnp.zeros(())
-        slow = {"hyper": z, "value": z + 1.0, "appraisal": z, "regulation": z, "avoid": z}
+        slow = {
+            "hyper": z,
+            "value": z + 1.0,
+            "appraisal": z,
+            "regulation": z,
+            "clock": z + START_HOUR,  # absolute hour up to which time has acted on the state
+            "slot": z + START_HOUR,  # absolute hour of the last slot (where the engine's gaps start)
+            "replay": z,  # 1: a session's trials wait for the night's replay
+            "replay_t": z,  # when they ended
+        }
         if self.view == LATENT:
             k, d = self.n_causes, 5
             plastic = {
@@ -185,6 +201,7 @@ class Fear(Model):
                 "n": jnp.zeros(k),
                 "sums": jnp.zeros((k, d)),
                 "mass": jnp.zeros((k, len(TAUS_H))),
+                "replay_mass": jnp.zeros(k),  # each cause's recent mass when the last session ended
             }
         elif self.view == CIRCUIT:
             plastic = {
@@ -277,7 +294,7 @@ class Fear(Model):
             # A trial attended less than half (an avoided reminder) never opens one.
             new_slot = ~open_ & (log_prior > -60.0)
             opens = new_slot[jnp.argmax(post)] & (weight >= 0.5)
-            keep = jnp.where(opens, open_ | new_slot, open_ | (~open_.any() & new_slot))
+            keep = jnp.where(opens, open_ | new_slot, open_ | (~open_.any() & new_slot & (weight >= 0.5)))
             post = post * keep
             post = post / jnp.maximum(post.sum(), 1e-30)
             r = post * weight
@@ -305,7 +322,15 @@ class Fear(Model):
         return state._replace(plastic=pl)
 
     def _advance(self, params: dict[str, Array], state: State, minutes: Array) -> State:
-        return self._decay(params, state, minutes / 60.0)
+        """Let `minutes` pass (within a session or a bout of trials) and move the clock."""
+        state = self._decay(params, state, minutes / 60.0)
+        return state._replace(slow={**state.slow, "clock": state.slow["clock"] + minutes / 60.0})
+
+    def _until(self, params: dict[str, Array], state: State, hour: Array) -> State:
+        """Let time pass up to the absolute `hour` (nothing when the clock is already there)."""
+        dt = jnp.maximum(hour - state.slow["clock"], 0.0)
+        state = self._decay(params, state, dt)
+        return state._replace(slow={**state.slow, "clock": jnp.maximum(state.slow["clock"], hour)})
 
     def expressed(self, params: dict[str, Array], state: State, cue: Array, ctx: Array) -> Array:
         """Fear expressed to a cue in a context: expectation x outcome value x arousal x
@@ -337,14 +362,21 @@ class Fear(Model):
         slow["appraisal"] = slow["appraisal"] * cut
         gain = params["regulation_rate"] * extra["regulation_training"] * minutes
         slow["regulation"] = slow["regulation"] + gain * (1.0 - slow["regulation"])
-        state = state._replace(slow=slow)
-        return self._advance(params, state, minutes)
+        state = self._advance(params, state._replace(slow=slow), minutes)
+        # What this session taught waits for the night (sleep replays it; `offline`).
+        slow = {**state.slow, "replay": jnp.ones(()), "replay_t": state.slow["clock"]}
+        pl = dict(state.plastic)
+        if self.view == LATENT:
+            pl["replay_mass"] = pl["mass"][:, 1:3].sum(axis=1)  # the 30-minute and 5-hour components
+        return state._replace(slow=slow, plastic=pl)
 
     def day(self, params: dict[str, Array], state: State, context: Context, key: Array) -> State:
         """Daily life: up to `daily_reminders` reminders of the trauma (a similar cue in an
         everyday context; nothing happens), each approached with probability 1 - avoidance and
         otherwise avoided. An avoided reminder teaches nothing (escape ends it before anything
-        is learned: two-factor theory), so avoidance preserves the fear it comes from."""
+        is learned: two-factor theory), so avoidance preserves the fear it comes from. Time runs
+        to the day's start first, so a day is a day however the calendar slices it."""
+        state = self._until(params, state, 24.0 * jnp.asarray(context.day, jnp.float32))
         fear = self.expressed(params, state, params["similar_cue"], jnp.asarray(0.5))
         avoid = 1.0 - jnp.exp(-params["avoidance_gain"] * fear)
         x = _observation(params["similar_cue"], jnp.asarray(0.5), jnp.ones(()), jnp.zeros(()))
@@ -363,7 +395,7 @@ class Fear(Model):
         # recency by their posterior for the trauma) and sustains arousal.
         one_ = jnp.ones(())
         intrusions = params["intrusion_rate"] * self.expressed(params, state, one_, 0.5 * one_)
-        slow = {**state.slow, "avoid": avoid}
+        slow = dict(state.slow)
         slow["hyper"] = slow["hyper"] + params["intrusion_arousal"] * intrusions * jnp.maximum(
             1.0 - slow["hyper"] / HYPER_MAX, 0.0
         )
@@ -373,6 +405,7 @@ class Fear(Model):
             x = _observation(one_, one_, one_, jnp.zeros(()))
             post = self._posterior(params, pl, x, jnp.asarray([1.0, 1.0, 1.0, 1.0, 0.0]))
             post = post * (pl["n"] > 1e-6)
+            post = post / jnp.maximum(post.sum(), 1e-12)  # intrusions recall causes that exist
             pl["mass"] = pl["mass"] + intrusions * post[:, None]
             state = state._replace(plastic=pl)
         return state
@@ -380,17 +413,31 @@ class Fear(Model):
     def offline(
         self, params: dict[str, Array], state: State, hours: Array, context: Context, key: Array
     ) -> State:
-        # Sleep replays what the last hours held: the latent view adds to each cause the share
-        # of its recent mass; the circuit view consolidates the labile extinction memory.
-        asleep = 1.0 - jnp.exp(-jnp.asarray(context.slept) / 2.0)
+        """The rest of the gap since the last slot (the day steps have run time up to each day's
+        start). Sleep replays the last session's trials once, in the first night after it, in
+        proportion to the hours slept: the latent view adds to each cause the share
+        `sleep_replay` of its recent mass at the session's end (placed at bedtime, then aged
+        exactly, so the result does not depend on the slots that follow); the circuit view
+        consolidates that share of the labile extinction memory."""
+        s = state.slow
+        end = s["slot"] + hours
+        night = 24.0 * jnp.floor((s["replay_t"] - BEDTIME) / 24.0 + 1.0) + BEDTIME
+        replays = (s["replay"] > 0) & (night <= end)
+        asleep = (1.0 - jnp.exp(-jnp.asarray(context.slept) / SLEEP_TAU_H)) * replays
         pl = dict(state.plastic)
-        if self.view == LATENT:
-            recent = pl["mass"][:, 1:3].sum(axis=1)  # the 30-minute and 5-hour components
-            pl["mass"] = pl["mass"] + params["sleep_replay"] * asleep * recent[:, None] / 2.0
-        elif self.view == CIRCUIT:
+        if self.view == CIRCUIT:
             moved = pl["w_ext"] * jnp.minimum(params["sleep_replay"] * asleep, 1.0)
             pl["w_ext"], pl["w_ext_kept"] = pl["w_ext"] - moved, pl["w_ext_kept"] + moved
-        return self._decay(params, state._replace(plastic=pl), hours)
+        state = self._until(params, state._replace(plastic=pl), end)
+        if self.view == LATENT:
+            pl = dict(state.plastic)
+            age = jnp.exp(-jnp.maximum(end - night, 0.0) / jnp.asarray(TAUS_H))
+            pl["mass"] = (
+                pl["mass"] + params["sleep_replay"] * asleep * pl["replay_mass"][:, None] * age[None, :]
+            )
+            state = state._replace(plastic=pl)
+        slow = {**state.slow, "slot": end, "replay": jnp.where(replays, 0.0, s["replay"])}
+        return state._replace(slow=slow)
 
     def assess(self, params: dict[str, Array], state: State, key: Array) -> dict[str, Array]:
         one = jnp.ones(())
