@@ -56,8 +56,9 @@ INFO = register(
             "CBT": "intervention cbt (parameter reappraisal)",
             "mindfulness": "intervention mindfulness",
             "prefrontal TMS": "intervention rtms (priming of extinction learning)",
-            "retrieval then extinction": "a block of extinction with 1 repetition, then an extinction "
-            "block minutes to hours later (hour)",
+            "laboratory fear conditioning": "intervention conditioning (parameters context, outcome)",
+            "laboratory extinction, and retrieval then extinction": "intervention extinction (a block of "
+            "1 repetition, then another block minutes to hours later: hour)",
             "sleep after exposure": "evening sessions (hour) and patients.condition sleep",
         },
         doc="src/neurorehab/models/fear/README.md",
