@@ -6,8 +6,8 @@
 Times `run_scenario` (compile, simulate both arms over 360 days, merge, the trial analysis) on
 the bundled scenario with its patient count replaced, into a fresh folder, and reports the
 patients a second and the process's peak resident memory. Per-patient state: the latent-cause
-view holds 8 causes x (2 weights + 1 count + 5 feature sums + 6 kernel masses) + 5 slow
-variables = 117 floats (468 bytes).
+view holds 8 causes x (2 weights + 1 count + 5 feature sums + 6 kernel masses + 1 replay mass)
++ 8 slow variables = 128 floats (512 bytes).
 """
 
 from __future__ import annotations
