@@ -260,6 +260,7 @@ def _run(
         "status": "complete",
         "seed": scenario.seed,
         "scenario_sha256": digest,
+        "config_sha256": state["config_sha256"],
         "scenario": scenario.model_dump(mode="json"),
         "inputs": inputs,
         "patients": compiled.n_patients,
