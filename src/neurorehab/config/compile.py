@@ -57,7 +57,8 @@ class CompiledScenario:
     arms: tuple[CompiledArm, ...]
     measures: tuple[str, ...]
     table: dict[str, np.ndarray] | None = None
-    inputs: dict[str, str] = field(default_factory=dict)  # file a field names -> SHA-256 of what was read
+    # The files a field names, as read: field -> {"path", "sha256"} (what a run records and checks).
+    inputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:
@@ -204,11 +205,13 @@ def compile_scenario(s: Scenario) -> CompiledScenario:
             )
         )
     measures = tuple(s.assessments.measures or (*info.measures, *condition_.MEASURES))
-    table, digests = None, {}
+    table: dict[str, np.ndarray] | None = None
+    digests: dict[str, dict[str, str]] = {}
     if s.patients.table:
         try:
             read = inputs.read_table(s.patients.table)
         except InputError as err:
             raise ScenarioError([f"patients.table: {line}" for line in err.lines]) from None
-        table, digests = read.columns, {"patients.table": read.sha256}
+        table = read.columns
+        digests = {"patients.table": {"path": s.patients.table, "sha256": read.sha256}}
     return CompiledScenario(s, model, info, events, tuple(arms), measures, table, digests)

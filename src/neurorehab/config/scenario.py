@@ -564,14 +564,8 @@ def varying(s: Scenario) -> dict[str, Any]:
         out.update({f"{e.label}.{k}": v for k, v in e.params.items()})
     if s.patients.table is not None:
         with contextlib.suppress(ValueError):  # reported by _cohort_errors
-            out.update(dict.fromkeys(read_table(s.patients.table), "table"))
+            out.update(dict.fromkeys(inputs.read_table(s.patients.table).columns, "table"))
     return out
-
-
-def read_table(path: str) -> dict[str, Any]:
-    """Columns of a patient CSV as float arrays (`inputs.read_table`: bounded, cached, hashed);
-    ValueError (InputError) with a plain reason otherwise."""
-    return inputs.read_table(path).columns
 
 
 def _cohort_errors(s: Scenario, info: Any) -> list[str]:
@@ -581,7 +575,7 @@ def _cohort_errors(s: Scenario, info: Any) -> list[str]:
         errors.append(f"patients.traits: {clash} are model or condition parameters; name traits apart")
     if s.patients.table is not None:
         try:
-            columns = read_table(s.patients.table)
+            columns = inputs.read_table(s.patients.table).columns
         except ValueError as err:
             errors.append(f"patients.table: {err}")
         else:
@@ -800,7 +794,7 @@ def _centre(d: Fixed | Normal | LogNormal | Uniform) -> float:
     raise TypeError(d)
 
 
-_UNION_PARTS = {"fixed", "normal", "lognormal", "uniform", "float", "int", "str", "list[Block]"}
+_UNION_PARTS = {"number", "fixed", "normal", "lognormal", "uniform", "float", "int", "str", "list[Block]"}
 
 
 def _format(err: ValidationError) -> list[str]:
@@ -810,11 +804,7 @@ def _format(err: ValidationError) -> list[str]:
     for e in err.errors():
         parts = [inputs.path_part(p) for p in e["loc"]]
         parts = [
-            p
-            for p in parts
-            if p not in _UNION_PARTS
-            and p not in ("number", *DISTRIBUTIONS)
-            and not p.startswith(("function-", "tagged-union"))
+            p for p in parts if p not in _UNION_PARTS and not p.startswith(("function-", "tagged-union"))
         ]
         path = ".".join(parts)
         msg = e["msg"].removeprefix("Value error, ")
@@ -896,35 +886,33 @@ def _resolve_table(data: Any, folder: Path) -> None:
         patients["table"] = str((folder / table).resolve())
 
 
+def _yaml(text: str, source: str) -> Any:
+    """YAML text to data within the input limits; every failure becomes a ScenarioError."""
+    try:
+        return inputs.parse_yaml(text)
+    except InputError as err:
+        raise ScenarioError(err.lines, source) from None
+    except yaml.YAMLError as err:
+        raise ScenarioError([inputs.yaml_error(err)], source) from None
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file within the input limits (`neurorehab.config.inputs`);
     every failure becomes a ScenarioError."""
     p = Path(path)
     try:
-        raw = inputs.read_bytes(p, inputs.MAX_SCENARIO_BYTES, "scenario file")
+        text = inputs.read_bytes(p, inputs.MAX_SCENARIO_BYTES, "scenario file").decode("utf-8")
     except InputError as err:
         raise ScenarioError([f"(file): {line}" for line in err.lines], str(p)) from None
-    try:
-        text = raw.decode("utf-8")
-        data = inputs.parse_yaml(text)
-    except InputError as err:
-        raise ScenarioError(err.lines, str(p)) from None
-    except yaml.YAMLError as err:
-        raise ScenarioError([inputs.yaml_error(err)], str(p)) from None
     except UnicodeDecodeError as err:
         raise ScenarioError(
             [f"(file): not UTF-8 text (byte {err.start}); save it as UTF-8"], str(p)
         ) from None
+    data = _yaml(text, str(p))
     _resolve_table(data, p.parent)
     return parse_scenario(data, str(p))
 
 
 def parse_scenario_text(text: str, source: str = "scenario") -> Scenario:
     """Validate YAML text (within the input limits); raises ScenarioError with plain lines."""
-    try:
-        data = inputs.parse_yaml(text)
-    except InputError as err:
-        raise ScenarioError(err.lines, source) from None
-    except yaml.YAMLError as err:
-        raise ScenarioError([inputs.yaml_error(err)], source) from None
-    return parse_scenario(data, source)
+    return parse_scenario(_yaml(text, source), source)

@@ -67,10 +67,15 @@ def engine_url(url: str) -> str:
 _SECRET_KEYS = ("password", "passwd", "pwd", "secret", "token")
 
 
+def _secret(key: str) -> bool:
+    """Whether a URL query key holds a secret (password=, token=, ...)."""
+    return any(k in key.lower() for k in _SECRET_KEYS)
+
+
 def _query_secrets(query: Any) -> list[str]:
     out = []
     for key, value in dict(query).items():
-        if any(k in key.lower() for k in _SECRET_KEYS):
+        if _secret(key):
             out += list(value) if isinstance(value, tuple | list) else [value]
     return [str(v) for v in out]
 
@@ -82,7 +87,7 @@ def safe_url(url: str) -> str:
         parsed = make_url(url)
     except Exception:
         return "(a catalog URL that could not be parsed)"
-    query = {k: ("***" if any(s in k.lower() for s in _SECRET_KEYS) else v) for k, v in parsed.query.items()}
+    query = {k: ("***" if _secret(k) else v) for k, v in parsed.query.items()}
     return parsed.set(query=query).render_as_string(hide_password=True)
 
 

@@ -90,17 +90,15 @@ def problems(run: Path, schema: pa.Schema) -> list[str]:
     if manifest is None:
         return [f"{why} (the run did not finish, or the file was damaged)"]
     missing = [k for k, kind in MANIFEST_KEYS.items() if not isinstance(manifest.get(k), kind)]
+    scenario, failures = manifest.get("scenario"), manifest.get("failures")
     shapes = {
         "arms": all(isinstance(a, str) for a in manifest.get("arms") or []),
         "measures": all(isinstance(m, str) for m in manifest.get("measures") or []),
-        "failures": all(isinstance(v, dict) for v in (manifest.get("failures") or {}).values())
-        if isinstance(manifest.get("failures"), dict)
-        else False,
+        "failures": isinstance(failures, dict) and all(isinstance(v, dict) for v in failures.values()),
         "versions": isinstance(manifest.get("versions", {}), dict),
         "timings": isinstance(manifest.get("timings", {}), dict),
-        "scenario.description": isinstance((manifest.get("scenario") or {}).get("description", ""), str)
-        if isinstance(manifest.get("scenario"), dict)
-        else False,
+        "scenario.description": isinstance(scenario, dict)
+        and isinstance(scenario.get("description", ""), str),
     }
     missing += [k for k, ok in shapes.items() if not ok and k not in missing]
     if missing:
@@ -108,7 +106,6 @@ def problems(run: Path, schema: pa.Schema) -> list[str]:
     out = []
     if (p := parquet_problem(run / "results.parquet", schema)) is not None:
         out.append(p)
-    scenario = manifest.get("scenario")
     if isinstance(scenario, dict) and scenario.get("trial"):
         trial, why = read_json(run / "trial.json")
         if trial is None:

@@ -43,19 +43,13 @@ from neurorehab.io.results import SCHEMA, merge_shards, query
 from neurorehab.runners.shards import Execution, Job, Progress, RunError, execute, shard_path
 
 
-def scenario_hash(s: Scenario, inputs: dict[str, str] | None = None) -> str:
+def scenario_hash(s: Scenario, inputs: dict[str, dict[str, str]] | None = None) -> str:
     """SHA-256 of the validated scenario and of the content of every file it names (`inputs`:
-    field -> SHA-256 of the file read), so a run knows when its inputs changed."""
+    `CompiledScenario.inputs`), so a run knows when its inputs changed."""
     data = s.model_dump(mode="json", exclude={"output"})
     if inputs:
-        data = {"scenario": data, "inputs": dict(sorted(inputs.items()))}
+        data = {"scenario": data, "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def _inputs_record(c: CompiledScenario) -> dict[str, dict[str, str]]:
-    """Each input file as the manifest records it: the field, its path and the SHA-256 read."""
-    paths = {"patients.table": c.scenario.patients.table}
-    return {k: {"path": str(paths.get(k)), "sha256": v} for k, v in c.inputs.items()}
 
 
 def _versions() -> dict[str, str]:
@@ -87,11 +81,12 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _changed(started: dict[str, Any], c: CompiledScenario) -> str:
-    """Why a folder's run and this scenario differ, in words: which input file, or the scenario."""
+def _changed(started: dict[str, Any], c: CompiledScenario, config: str) -> str:
+    """Why a folder's run and this scenario differ, in words: which input file, or the scenario
+    (`config`: the hash of the scenario alone)."""
     before = started.get("inputs") or {}
-    now = _inputs_record(c)
-    same_scenario = started.get("config_sha256") == scenario_hash(c.scenario)
+    now = c.inputs
+    same_scenario = started.get("config_sha256") == config
     for field in sorted(set(before) | set(now)):
         old, new = before.get(field, {}), now.get(field, {})
         if old.get("sha256") != new.get("sha256") and same_scenario:
@@ -106,21 +101,20 @@ def _changed(started: dict[str, Any], c: CompiledScenario) -> str:
     )
 
 
-def _check_folder(out: Path, digest: str, c: CompiledScenario, resume: bool) -> dict[str, Any] | None:
+def _check_folder(
+    out: Path, digest: str, config: str, c: CompiledScenario, resume: bool
+) -> dict[str, Any] | None:
     """Return the manifest of a finished, sound run when resuming; None when there is work to do
     (a new run, an interrupted one, or a finished one with damaged outputs to repair); raise
-    RunError on conflicts."""
+    RunError on conflicts. `digest`: the hash of the scenario and its inputs; `config`: of the
+    scenario alone (what a run of an older version recorded)."""
     if out.exists() and not out.is_dir():
         raise RunError(f"{out} is a file, not a folder; choose a folder for --out")
     if not out.is_dir():
         return None
-    leftovers = folder.leftovers(out)  # a kill during one of our atomic writes leaves these
-    if all(p in leftovers for p in out.iterdir() if p.name not in ("shards", "snapshots")) and not any(
-        (out / sub).is_dir() and any(p not in leftovers for p in (out / sub).iterdir())
-        for sub in ("shards", "snapshots")
-    ):
-        for leftover in leftovers:
-            leftover.unlink(missing_ok=True)
+    leftovers = set(folder.leftovers(out))  # a kill during one of our atomic writes leaves these
+    if not any(p.is_file() and p not in leftovers for p in out.rglob("*")):
+        _remove(leftovers)
         return None  # empty, or killed before its first file was whole
     started, why = folder.read_json(out / "run.json")
     manifest, _ = folder.read_json(out / "manifest.json")
@@ -134,11 +128,10 @@ def _check_folder(out: Path, digest: str, c: CompiledScenario, resume: bool) -> 
     record = started or manifest or {}
     name = record.get("name")
     # A run started by an older version recorded no input files: its hash is the scenario's alone.
-    older = "config_sha256" not in record and record.get("scenario_sha256") == scenario_hash(c.scenario)
+    older = "config_sha256" not in record and record.get("scenario_sha256") == config
     if record.get("scenario_sha256") != digest and not older:
-        raise RunError(f"{out} holds a run of {name!r}, and {_changed(record, c)}")
-    for leftover in leftovers:
-        leftover.unlink(missing_ok=True)
+        raise RunError(f"{out} holds a run of {name!r}, and {_changed(record, c, config)}")
+    _remove(leftovers)
     complete = started is not None and started.get("status") == "complete"
     if not resume:
         if complete:
@@ -152,6 +145,11 @@ def _check_folder(out: Path, digest: str, c: CompiledScenario, resume: bool) -> 
         return manifest
     _drop_damaged(out, [a.name for a in c.arms])
     return None
+
+
+def _remove(paths: set[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _outputs_exist(out: Path, manifest: dict[str, Any]) -> bool:
@@ -199,12 +197,14 @@ def run_scenario(
     """
     out = Path(out)
     compiled = compile_scenario(scenario)
-    digest = scenario_hash(scenario, compiled.inputs)
+    digest, config = scenario_hash(scenario, compiled.inputs), scenario_hash(scenario)
     try:
-        done = _check_folder(out, digest, compiled, resume)
+        done = _check_folder(out, digest, config, compiled, resume)
         if done is not None:
             return done
-        return _run(compiled, out, digest, resume, progress, catalog_url, execution or Execution(), finish)
+        return _run(
+            compiled, out, (digest, config), resume, progress, catalog_url, execution or Execution(), finish
+        )
     except OSError as err:
         where = err.filename or out
         raise RunError(
@@ -216,7 +216,7 @@ def run_scenario(
 def _run(
     compiled: CompiledScenario,
     out: Path,
-    digest: str,
+    digests: tuple[str, str],
     resume: bool,
     progress: Progress | None,
     catalog_url: str | None,
@@ -224,16 +224,16 @@ def _run(
     finish: Callable[[Path], Any] | None,
 ) -> dict[str, Any]:
     scenario = compiled.scenario
+    digest, config = digests
     t0 = time.perf_counter()
     before, _ = folder.read_json(out / "run.json")
     started = str((before or {}).get("started") or _now())
     out.mkdir(parents=True, exist_ok=True)
-    inputs = _inputs_record(compiled)
     state = {
         "name": scenario.name,
         "scenario_sha256": digest,
-        "config_sha256": scenario_hash(scenario),
-        "inputs": inputs,
+        "config_sha256": config,
+        "inputs": compiled.inputs,
         "started": started,
     }
     write_json_atomic(out / "run.json", {"status": "running", **state})
@@ -260,9 +260,9 @@ def _run(
         "status": "complete",
         "seed": scenario.seed,
         "scenario_sha256": digest,
-        "config_sha256": state["config_sha256"],
+        "config_sha256": config,
         "scenario": scenario.model_dump(mode="json"),
-        "inputs": inputs,
+        "inputs": compiled.inputs,
         "patients": compiled.n_patients,
         "arms": [a.name for a in compiled.arms],
         "measures": list(compiled.measures),
@@ -328,7 +328,7 @@ def _run_shards(
     n = c.n_patients
     size = c.scenario.chunk_size or min(n, auto_chunk(c.model, c.sample_params(np.arange(1))))
     text = json.dumps(c.scenario.model_dump(mode="json"), sort_keys=True)
-    inputs = json.dumps(c.inputs, sort_keys=True)
+    inputs = json.dumps({k: v["sha256"] for k, v in c.inputs.items()}, sort_keys=True)
     jobs, paths, skipped = [], [], 0
     for a_index in range(len(c.arms)):
         for start in range(0, n, size):

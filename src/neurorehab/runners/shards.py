@@ -82,7 +82,8 @@ def compute_shard(job: Job) -> Shard:
     t = time.perf_counter()
     c = _compiled(job.scenario, job.inputs)
     expected = json.loads(job.inputs)
-    for field, digest in sorted(c.inputs.items()):
+    for field, read in sorted(c.inputs.items()):
+        digest = read["sha256"]
         if expected.get(field) != digest:
             raise RunError(
                 f"the file {field} names changed while the run was going (SHA-256 "

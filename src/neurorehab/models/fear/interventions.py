@@ -23,36 +23,33 @@ def _ctx(default: float, source: str) -> Param:
 
 _EXPOSURE: dict[str, float | str] = {"cue_match": "cue_match", "context": "context", "outcome": 0.0}
 
+
+def _exposure(summary: str, cue: Param, context: Param, source: str) -> Intervention:
+    """An exposure: a cue like the trauma's confronted in a context, and nothing bad happens."""
+    return Intervention(
+        summary, gains=_EXPOSURE, params={"cue_match": cue, "context": context}, source=source
+    )
+
+
 INTERVENTIONS = {
-    "prolonged-exposure": Intervention(
+    "prolonged-exposure": _exposure(
         "prolonged exposure, imaginal: revisiting the trauma memory aloud in the therapist's office "
         "(the cue recalled, not present; a safe, dissimilar context; nothing bad happens)",
-        gains=_EXPOSURE,
-        params={
-            "cue_match": _cue(
-                0.75, "illustrative: an imagined cue is less than the real one (Foa et al. 2007)"
-            ),
-            "context": _ctx(0.3, "illustrative: the therapist's office"),
-        },
-        source="Foa, Hembree & Rothbaum 2007 (prolonged exposure); Schnurr et al. 2022",
+        _cue(0.75, "illustrative: an imagined cue is less than the real one (Foa et al. 2007)"),
+        _ctx(0.3, "illustrative: the therapist's office"),
+        "Foa, Hembree & Rothbaum 2007 (prolonged exposure); Schnurr et al. 2022",
     ),
-    "in-vivo-exposure": Intervention(
+    "in-vivo-exposure": _exposure(
         "in vivo exposure: confronting real reminders in the places avoided",
-        gains=_EXPOSURE,
-        params={
-            "cue_match": _cue(0.85, "illustrative: real reminders, not the trauma itself"),
-            "context": _ctx(0.6, "illustrative: everyday places like the trauma's"),
-        },
-        source="Foa, Hembree & Rothbaum 2007",
+        _cue(0.85, "illustrative: real reminders, not the trauma itself"),
+        _ctx(0.6, "illustrative: everyday places like the trauma's"),
+        "Foa, Hembree & Rothbaum 2007",
     ),
-    "vr-exposure": Intervention(
+    "vr-exposure": _exposure(
         "virtual reality exposure: the trauma's scene rebuilt around the patient",
-        gains=_EXPOSURE,
-        params={
-            "cue_match": _cue(0.8, "illustrative: Rothbaum et al. 2001 (Vietnam veterans)"),
-            "context": _ctx(0.7, "illustrative: a rendered trauma context"),
-        },
-        source="Rothbaum et al. 2001; Difede et al. 2007",
+        _cue(0.8, "illustrative: Rothbaum et al. 2001 (Vietnam veterans)"),
+        _ctx(0.7, "illustrative: a rendered trauma context"),
+        "Rothbaum et al. 2001; Difede et al. 2007",
     ),
     "conditioning": Intervention(
         "laboratory fear conditioning: the cue paired with an aversive outcome in a context",

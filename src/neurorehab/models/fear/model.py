@@ -63,6 +63,7 @@ VLACHOS = "Vlachos et al. 2011 (PLoS Comput Biol 7:e1001104)"
 LATENT, CIRCUIT, RW = 0, 1, 2
 TAUS_H = (0.05, 0.5, 5.0, 50.0, 500.0, 5000.0)  # kernel time constants: 3 min to 7 months
 SPAN = 2.302585092994046  # ln 10: the spacing of TAUS_H in log time
+NO_OUTCOME = (1.0, 1.0, 1.0, 1.0, 0.0)  # the dimensions known before a trial's outcome
 MAX_REMINDERS = 8  # the day step's loop bound (daily_reminders <= 8)
 HYPER_MAX = 1.5  # intrusions sustain hyperarousal up to this level (a trauma can add more)
 START_HOUR = 9.0  # the calendar's clock starts on day 0 at 09:00 (models.protocol)
@@ -213,7 +214,7 @@ class Fear(Model):
             }
         else:
             plastic = {"w": jnp.zeros(2)}
-        return State(fast={"last": z}, plastic=plastic, structural={}, slow=slow)
+        return State(fast={}, plastic=plastic, structural={}, slow=slow)
 
     # --- the learners -------------------------------------------------------------------
 
@@ -246,6 +247,13 @@ class Fear(Model):
         logp = log_prior + self._log_lik(params, plastic, x, dims)
         return jax.nn.softmax(logp)
 
+    def _circuit(self, pl: dict[str, Array], cue: Array, ctx: Array) -> tuple[Array, Array, Array]:
+        """(fear neurons, extinction neurons, their context gate) for a cue in a context."""
+        fear = jnp.maximum(pl["w_fear"] @ cue + pl["v_fear"] @ ctx, 0.0)
+        gate = jnp.clip(pl["gate"] @ ctx, 0.0, 1.0)
+        ext = jnp.maximum((pl["w_ext"] + pl["w_ext_kept"]) @ cue, 0.0) * gate
+        return fear, ext, gate
+
     def _expectation(
         self, params: dict[str, Array], state: State, cue: Array, ctx: Array
     ) -> tuple[Array, Array]:
@@ -253,15 +261,11 @@ class Fear(Model):
         x = _observation(cue, ctx, jnp.ones(()), jnp.zeros(()))
         if self.view == LATENT:
             pl = state.plastic
-            post = self._posterior(params, pl, x, jnp.asarray([1.0, 1.0, 1.0, 1.0, 0.0]))
+            post = self._posterior(params, pl, x, jnp.asarray(NO_OUTCOME))
             v = pl["w"] @ x[:2]
             return (post * v).sum(), post[jnp.argmax(pl["w"][:, 0])]  # the cause that fears the trauma cue
         if self.view == CIRCUIT:
-            pl = state.plastic
-            fear = jnp.maximum(pl["w_fear"] @ x[:2] + pl["v_fear"] @ x[2:4], 0.0)
-            ext = jnp.maximum((pl["w_ext"] + pl["w_ext_kept"]) @ x[:2], 0.0) * jnp.clip(
-                pl["gate"] @ x[2:4], 0, 1
-            )
+            fear, ext, _ = self._circuit(state.plastic, x[:2], x[2:4])
             return jnp.maximum(fear - ext, 0.0), jnp.ones(())
         return jnp.maximum(state.plastic["w"] @ x[:2], 0.0), jnp.ones(())
 
@@ -293,8 +297,8 @@ class Fear(Model):
             # otherwise its share goes back to the open causes.
             # A trial attended less than half (an avoided reminder) never opens one.
             new_slot = ~open_ & (log_prior > -60.0)
-            opens = new_slot[jnp.argmax(post)] & (weight >= 0.5)
-            keep = jnp.where(opens, open_ | new_slot, open_ | (~open_.any() & new_slot & (weight >= 0.5)))
+            opens = (weight >= 0.5) & (new_slot[jnp.argmax(post)] | ~open_.any())
+            keep = open_ | (new_slot & opens)
             post = post * keep
             post = post / jnp.maximum(post.sum(), 1e-30)
             r = post * weight
@@ -305,9 +309,7 @@ class Fear(Model):
             pl["mass"] = pl["mass"] + r[:, None]
         elif self.view == CIRCUIT:
             ctx = x[2:4]
-            fear = jnp.maximum(pl["w_fear"] @ cue + pl["v_fear"] @ ctx, 0.0)
-            gate = jnp.clip(pl["gate"] @ ctx, 0.0, 1.0)
-            ext = jnp.maximum((pl["w_ext"] + pl["w_ext_kept"]) @ cue, 0.0) * gate
+            fear, ext, gate = self._circuit(pl, cue, ctx)
             delta = outcome - jnp.maximum(fear - ext, 0.0)
             up, down = jnp.maximum(delta, 0.0), jnp.maximum(-delta, 0.0)
             lr = params["learning_rate"] * rate * weight
@@ -403,7 +405,7 @@ class Fear(Model):
         if self.view == LATENT:
             pl = dict(state.plastic)
             x = _observation(one_, one_, one_, jnp.zeros(()))
-            post = self._posterior(params, pl, x, jnp.asarray([1.0, 1.0, 1.0, 1.0, 0.0]))
+            post = self._posterior(params, pl, x, jnp.asarray(NO_OUTCOME))
             post = post * (pl["n"] > 1e-6)
             post = post / jnp.maximum(post.sum(), 1e-12)  # intrusions recall causes that exist
             pl["mass"] = pl["mass"] + intrusions * post[:, None]
