@@ -174,7 +174,9 @@ TECHNIQUES: dict[str, str] = {
     "cognitive training": "a model's own intervention where it has a cognitive pathway (see the model rows)",
     "sleep": "the sleep clock (condition sleep_start_h, sleep_h) and each block's hour",
     "nutrition": "out of scope: no metabolic model",
-    "CBT, exposure therapy (incl. VR), mindfulness": "a fear-memory model's own interventions (see the model rows)",
+    "CBT, exposure therapy (incl. VR), mindfulness": (
+        "a fear-memory model's own interventions (see the model rows)"
+    ),
     "disease-modifying therapy": "a disease-course model's own interventions (see the model rows)",
     "home programme": "a block with adherence (initial, per_week, per_progress)",
     "reassessment and progression": "arms[].progression (milestone, steps, limits) on progressive blocks",

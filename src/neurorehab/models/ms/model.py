@@ -95,7 +95,8 @@ PARAMS: dict[str, Param] = {
                                  "(Smith & McDonald 1999)", "share blocked by inflammation per share "
                                  "demyelinated", 1.0, 5.0),
     "inflammation_days": Param(14.0, "days", "gadolinium enhancement lasts about 3 weeks (Cotton et al. "
-                               "2003; recalled); Smith & McDonald 1999: inflammatory block resolves over weeks",
+                               "2003; recalled); Smith & McDonald 1999: inflammatory block resolves "
+                               "over weeks",
                                "time constant of the resolution of inflammatory block", 1.0, 100.0),
     "lesion_myelin": Param(0.03, "fraction", "modelled: acute plaques strip most myelin (Lassmann 1998)",
                            "mean myelin left in a new lesion's axons (uniform from 0 to twice this)",
