@@ -169,9 +169,9 @@ TECHNIQUES: dict[str, str] = {
     "TMS": "intervention rtms (priming of plasticity; parameter priming)",
     "tDCS": "intervention tdcs (priming of plasticity; parameter priming)",
     "aerobic exercise": "intervention aerobic-exercise (models with consolidation)",
-    "resistance training": "a model's own intervention where it has muscle state (see the model rows)",
-    "balance training": "a model's own intervention where it has postural state (see the model rows)",
-    "cognitive training": "a model's own intervention where it has a cognitive pathway (see the model rows)",
+    "resistance training": "a model's own interventions, in models with muscle state (see the model rows)",
+    "balance training": "a model's own interventions, in models with postural state (see the model rows)",
+    "cognitive training": "a model's own interventions, in models with a cognitive pathway (model rows)",
     "sleep": "the sleep clock (condition sleep_start_h, sleep_h) and each block's hour",
     "nutrition": "out of scope: no metabolic model",
     "CBT, exposure therapy (incl. VR), mindfulness": (

@@ -57,8 +57,8 @@ INFO = register(
             "cognitive training": "intervention cognitive-rehabilitation",
             "task practice (MS)": "intervention task-practice (task walking, hand or cognitive)",
             "cooling and heat": "interventions cooling and heat-exposure (parameter rate)",
-            "disease-modifying therapy": "interventions dmt, dmt-interferon, dmt-glatiramer, "
-            "dmt-fingolimod, dmt-natalizumab (one session a week)",
+            "disease-modifying therapy": "intervention dmt (any efficacy); interventions dmt-interferon "
+            "and dmt-glatiramer; interventions dmt-fingolimod and dmt-natalizumab (one session a week)",
             "fatigue monitoring and management": "intervention fatigue-management; measures fatigue_like, "
             "fatigue_impact_like",
         },
