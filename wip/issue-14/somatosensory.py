@@ -1,0 +1,113 @@
+"""`somatosensory` at work: the map's learning as matrix products against this machine's float32
+matrix throughput (bar: at least 30 %), and `nerve-reeducation-trial` with 200 patients over
+12 months (bar: under 5 minutes on 2 cores), with the memory a patient's state takes.
+
+    python bench/somatosensory.py            # both (about 5 minutes)
+    python bench/somatosensory.py --learning # the learning step alone
+
+The learning step is one development batch (128 touches) for a lane of patients (the
+engine's lane width), vmapped as the engine runs it: skin to afferents, afferents to cortex
+(touches x afferents x units), divisive normalisation and lateral spread (two separable
+products each), and Kohonen's update (units x touches x afferents). FLOPs are XLA's own count
+of the compiled step (`cost_analysis`); the machine's throughput is the best of a 2048^3
+float32 matrix product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from neurorehab.models.somatosensory import INFO, Somatosensory
+from neurorehab.models.somatosensory.skin import SKIN
+
+from neurorehab.core.engine import lanes
+from neurorehab.models import default_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _best(fn, *args, repeats: int = 7) -> float:
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def machine_gflops(n: int = 2048) -> float:
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
+    f = jax.jit(lambda x, y: x @ y)
+    return 2 * n**3 / _best(f, a, a) / 1e9
+
+
+def learning_gflops() -> tuple[float, float, int]:
+    model = Somatosensory()
+    params = default_params(INFO, None)
+    width = lanes(model, default_params(INFO, 1))
+    state = model.init(params, jax.random.key(0))
+    st = state.structural
+    batch = 128
+
+    def step(w, key, p):
+        mask = model.mask(p, st)
+        centres = model._sample(key, batch, jnp.asarray(SKIN.usage))
+        a = model.afferents(st, model.skin_activation(p, centres, st["alive"]), jnp.zeros(()))
+        r = model.respond(p, w * mask, jnp.ones(model.n_units), a, p["lateral_sd"])
+        return model.learn(w, r, a, 0.1, mask)
+
+    lane = jax.jit(jax.vmap(step, in_axes=(0, 0, None)))
+    w = jnp.broadcast_to(state.plastic["w"], (width, *state.plastic["w"].shape))
+    keys = jax.random.split(jax.random.key(1), width)
+    flops = lane.lower(w, keys, params).compile().cost_analysis()
+    flops = flops[0] if isinstance(flops, list) else flops
+    seconds = _best(lane, w, keys, params)
+    return float(flops["flops"]) / seconds / 1e9, seconds, width
+
+
+def trial_seconds(patients: int) -> float:
+    text = (
+        (ROOT / "scenarios/nerve-reeducation-trial.yaml")
+        .read_text()
+        .replace("count: 200", f"count: {patients}")
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Path(tmp) / "trial.yaml"
+        scenario.write_text(text)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "neurorehab", "run", str(scenario), "--out", str(Path(tmp) / "run")],
+                       check=True, capture_output=True)  # fmt: skip
+        return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--learning", action="store_true", help="the learning step only")
+    ap.add_argument("--patients", type=int, default=200)
+    a = ap.parse_args()
+    peak = machine_gflops()
+    rate, seconds, width = learning_gflops()
+    print(f"machine float32 matmul: {peak:.0f} GFLOP/s; map learning (a lane of {width} patients, 128 "
+          f"touches each): {rate:.0f} GFLOP/s in {seconds * 1e3:.1f} ms, {100 * rate / peak:.0f} % of the machine")  # fmt: skip
+    model = Somatosensory()
+    shapes = jax.eval_shape(model.init, default_params(INFO, None), jax.random.key(0))
+    nbytes = sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+    print(f"state: {nbytes / 2**20:.2f} MiB a patient")
+    if not a.learning:
+        t = trial_seconds(a.patients)
+        print(
+            f"nerve-reeducation-trial, {a.patients} patients x 3 arms x 12 months (neurorehab run): {t:.0f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
