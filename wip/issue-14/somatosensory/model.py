@@ -245,7 +245,7 @@ class Somatosensory(Model):
         """Kohonen's rule in batch form, within the arbors."""
         b = r.shape[0]
         dw = (r.T @ a - r.sum(axis=0)[:, None] * w) / b
-        return (w + rate * dw) * mask
+        return w + rate * dw * mask  # the mask gates learning (multiplying the weights by it each step would erode them)
 
     def _sample(self, key: Array, n: int, weights: Array) -> Array:
         return jax.random.choice(key, N_SITES, (n,), p=weights / weights.sum())
