@@ -54,10 +54,8 @@ def setup(model_name: str, n: int):
 
 
 def run(model_name: str, n: int, steady_max: int) -> dict:
-    import jax
-    import numpy as np
 
-    from neurorehab.core.engine import auto_chunk, simulate
+    from neurorehab.core.engine import auto_chunk, simulate, state_bytes
 
     model, injury, cal, params, keys = setup(model_name, n)
     simulate(model, params, cal, keys, events=injury)
@@ -67,9 +65,6 @@ def run(model_name: str, n: int, steady_max: int) -> dict:
         t = time.perf_counter()
         simulate(model, params, cal, keys, events=injury)
         steady = time.perf_counter() - t
-    one = jax.tree_util.tree_map(lambda x: x[0], params)
-    shapes = jax.eval_shape(model.init, one, jax.random.key(0))
-    state_bytes = sum(int(np.prod(x.shape)) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
     return {
         "model": model_name,
         "patients": n,
@@ -77,7 +72,7 @@ def run(model_name: str, n: int, steady_max: int) -> dict:
         "end_to_end_s": first,
         "steady_s": steady,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "state_bytes_per_patient": state_bytes,
+        "state_bytes_per_patient": state_bytes(model, params),
     }
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from neurorehab.config import compile_scenario, load_scenario
 from neurorehab.core import simulate
+from neurorehab.core.engine import state_bytes
 from neurorehab.models.ms import Ms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,8 +43,7 @@ def main() -> None:
     m, codes = simulate(model, params, arm.calendar, keys)
     jax.block_until_ready(m)
     again = time.perf_counter() - t0
-    state = jax.eval_shape(model.init, {k: v[0] for k, v in params.items()}, keys[0])
-    nbytes = sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(state))
+    nbytes = state_bytes(model, params)
     kept = np.asarray(arm.assess)
     edss = np.asarray(m["edss_like"])[:, kept]
     failed = int((np.asarray(codes) != 0).sum())

@@ -14,9 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import yaml
+from arms import run_arms
 
-from neurorehab.config import compile_scenario, parse_scenario
 from neurorehab.core import simulate
 from neurorehab.models import default_params
 from neurorehab.models.fear import INFO, AversiveEvent, Fear
@@ -122,22 +121,11 @@ def test_reextinction_is_faster(view):
     assert again < first, (first, again)
 
 
-def _arm_changes(path: str, n: int, baseline: int, follow: int) -> dict[str, dict[str, np.ndarray]]:
-    data = yaml.safe_load((ROOT / "scenarios" / path).read_text())
-    data["patients"]["count"] = n
-    c = compile_scenario(parse_scenario(data))
-    ids = np.arange(n)
-    out = {}
-    for arm in c.arms:
-        m, _ = simulate(c.model, c.sample_params(ids), arm.calendar, c.sim_keys(ids), events=c.events,
-                        condition=c.sample_condition(ids), event_values=c.sample_events(ids))  # fmt: skip
-        days, kept = arm.days, arm.assess
-
-        def at(measure, day, m=m, days=days, kept=kept):
-            return np.asarray(m[measure])[:, np.flatnonzero(kept & (days == day))[-1]]
-
-        out[arm.name] = {k: (at(k, baseline), at(k, follow)) for k in ("pcl5_like", "caps5_like")}
-    return out
+def _arm_changes(path: str, n: int, baseline: int, follow: int) -> dict[str, dict[str, tuple]]:
+    return {
+        arm: {k: (r.at(k, baseline), r.at(k, follow)) for k in ("pcl5_like", "caps5_like")}
+        for arm, r in run_arms(path, n).items()
+    }
 
 
 def test_prolonged_exposure_lowers_pcl_by_ten_points_in_most_patients():
@@ -180,24 +168,18 @@ def test_both_views_agree_on_what_the_therapies_do(view):
     CPT and mindfulness (8 weeks, 5 x 30 min) each lower the PCL-5-like score more than
     waiting (by 10, 5 and 1 points at least: mindfulness's effect is small, g about -0.44
     against controls, SCIENCE.md section 5)."""
-    data = yaml.safe_load((ROOT / "scenarios" / "ptsd-exposure.yaml").read_text())
-    data["patients"]["count"] = 100
-    data["model_options"] = {"view": view}
-    data["arms"] += [
-        {"name": "cpt", "protocol": [{"intervention": "cognitive-processing-therapy", "start_day": 90,
-                                      "weeks": 12, "sessions_per_week": 1, "minutes": 60}]},
-        {"name": "mindfulness", "protocol": [{"intervention": "mindfulness", "start_day": 90, "weeks": 8,
-                                              "sessions_per_week": 5, "minutes": 30}]},
-    ]  # fmt: skip
-    c = compile_scenario(parse_scenario(data))
-    ids = np.arange(100)
-    change = {}
-    for arm in c.arms:
-        m, _ = simulate(c.model, c.sample_params(ids), arm.calendar, c.sim_keys(ids), events=c.events,
-                        condition=c.sample_condition(ids), event_values=c.sample_events(ids))  # fmt: skip
-        pcl = np.asarray(m["pcl5_like"])
-        at = {d: np.flatnonzero(arm.assess & (arm.days == d))[-1] for d in (89, 160)}
-        change[arm.name] = float((pcl[:, at[160]] - pcl[:, at[89]]).mean())
+
+    def edit(data):
+        data["model_options"] = {"view": view}
+        data["arms"] += [
+            {"name": "cpt", "protocol": [{"intervention": "cognitive-processing-therapy", "start_day": 90,
+                                          "weeks": 12, "sessions_per_week": 1, "minutes": 60}]},
+            {"name": "mindfulness", "protocol": [{"intervention": "mindfulness", "start_day": 90, "weeks": 8,
+                                                  "sessions_per_week": 5, "minutes": 30}]},
+        ]  # fmt: skip
+
+    arms = run_arms("ptsd-exposure.yaml", 100, edit)
+    change = {a: float((r.at("pcl5_like", 160) - r.at("pcl5_like", 89)).mean()) for a, r in arms.items()}
     wait = change["waiting-list"]
     assert change["prolonged-exposure"] < wait - 10 and change["cpt"] < wait - 5, change
     assert change["mindfulness"] < wait - 1, change

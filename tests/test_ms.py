@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from arms import run_arms
 
 from neurorehab.config import compile_scenario, load_scenario
 from neurorehab.core import simulate
@@ -178,15 +179,10 @@ def test_relapses_within_published_ranges_and_under_a_fifth_of_new_lesions(natur
 def test_disease_modifying_therapy_lowers_the_relapse_rate_by_its_factor():
     """The fingolimod-like arm of ms-dmt-trial lowers relapses and new lesions by the drug's
     relative factor (0.54: Kappos et al. 2010, FREEDOMS), within sampling error (+-0.12)."""
-    s = load_scenario(ROOT / "scenarios/ms-dmt-trial.yaml")
-    comp = compile_scenario(s)
-    ids = list(range(300))
-    params = comp.sample_params(np.asarray(ids))
-    out = {}
-    for arm in comp.arms:
-        m, _ = simulate(Ms(), params, arm.calendar, comp.sim_keys(np.asarray(ids)))
-        kept = np.asarray(arm.assess)
-        out[arm.name] = {k: np.asarray(m[k])[:, kept][:, -1].sum() for k in ("relapses", "new_lesions")}
+    arms = run_arms("ms-dmt-trial.yaml", 300)
+    out = {
+        a: {k: r.kept_values(k)[:, -1].sum() for k in ("relapses", "new_lesions")} for a, r in arms.items()
+    }
     for k in ("relapses", "new_lesions"):
         reduction = 1.0 - out["fingolimod"][k] / out["placebo"][k]
         assert reduction == pytest.approx(0.54, abs=0.12), (k, out)
@@ -256,17 +252,11 @@ def test_ms_fatigue_is_heat_and_load_sensitive():
 def test_heat_cooling_scenario_shows_uhthoff():
     """ms-heat-cooling: after a warm bath fewer leg axons conduct and the walk is slower than
     without; cooling brings conduction back above the bath-only arm."""
-    s = load_scenario(ROOT / "scenarios/ms-heat-cooling.yaml")
-    s = s.model_copy(update={"patients": s.patients.model_copy(update={"count": 40})})
-    comp = compile_scenario(s)
-    ids = list(range(40))
-    params = comp.sample_params(np.asarray(ids))
-    out = {}
-    for arm in comp.arms:
-        m, _ = simulate(Ms(), params, arm.calendar, comp.sim_keys(np.asarray(ids)))
-        kept = np.asarray(arm.assess)
-        names = ("conducting_legs", "temperature", "t25fw_like")
-        out[arm.name] = {k: np.asarray(m[k])[:, kept][:, -4:].mean(0) for k in names}
+    names = ("conducting_legs", "temperature", "t25fw_like")
+    out = {
+        a: {k: r.kept_values(k)[:, -4:].mean(0) for k in names}
+        for a, r in run_arms("ms-heat-cooling.yaml", 40).items()
+    }
     bath, none, cool = out["bath"], out["no-bath"], out["bath-then-cooling"]
     # times: 9:30, 10:21 (after the bath), 11:06 (after cooling), 13:00
     assert bath["temperature"][1] > 37.4 and bath["conducting_legs"][1] < none["conducting_legs"][1]
@@ -279,26 +269,12 @@ def test_exercise_trial_six_minute_walk_as_pearson_2015():
     """ms-exercise-trial: after 12 weeks of aerobic training the six-minute walk-like distance
     improves within Pearson, Dieberg & Smart 2015's interval (+36 m, 95 % CI 15-58) and the
     timed 25-foot walk-like time changes little (-0.6 s, not significant there: within 1 s)."""
-    s = load_scenario(ROOT / "scenarios/ms-exercise-trial.yaml")
-    comp = compile_scenario(s)
-    ids = list(range(200))
-    params = comp.sample_params(np.asarray(ids))
-    out = {}
-    for arm in comp.arms:
-        m, _ = simulate(Ms(), params, arm.calendar, comp.sim_keys(np.asarray(ids)))
-        kept = np.asarray(arm.assess)
-        days = np.asarray(arm.days)[kept]
-        at = int(np.flatnonzero(days == 84)[0])
-        out[arm.name] = {k: np.asarray(m[k])[:, kept] for k in ("six_mw_like", "t25fw_like")}
-        out[arm.name]["at"] = at
-    a, u = out["aerobic"], out["usual-care"]
-    at = a["at"]
-    d6 = (
-        (a["six_mw_like"][:, at] - a["six_mw_like"][:, 0])
-        - (u["six_mw_like"][:, at] - u["six_mw_like"][:, 0])
-    ).mean()
-    d25 = (
-        (a["t25fw_like"][:, at] - a["t25fw_like"][:, 0]) - (u["t25fw_like"][:, at] - u["t25fw_like"][:, 0])
-    ).mean()
+    arms = run_arms("ms-exercise-trial.yaml", 200)
+
+    def gain(measure: str) -> float:  # aerobic minus usual care, change from day 0 to day 84
+        a, u = (arms[k].at(measure, 84) - arms[k].at(measure, 0) for k in ("aerobic", "usual-care"))
+        return float((a - u).mean())
+
+    d6, d25 = gain("six_mw_like"), gain("t25fw_like")
     assert 15.0 <= d6 <= 58.0, d6
     assert abs(d25) < 1.0, d25

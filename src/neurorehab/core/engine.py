@@ -357,7 +357,7 @@ CACHE_BUDGET_BYTES = 8 * 2**20
 LANE_BUDGET_BYTES = 2 * 2**20
 
 
-def _state_bytes(model: Model, params: Params) -> int:
+def state_bytes(model: Model, params: Params) -> int:
     """Bytes of one patient's state (`params`: one patient's, or rows of them)."""
     one = jax.tree_util.tree_map(lambda x: x[0] if jnp.ndim(x) else x, params)
     shapes = jax.eval_shape(model.init, one, jax.random.key(0))
@@ -373,7 +373,7 @@ def lanes(model: Model, params: Params) -> int:
     more patients (bench/README.md: a cohort in lanes of 16 took 1.5x as long as in lanes of
     256). A batch smaller than a lane is padded to one, so one patient alone costs a lane's work.
     """
-    width = int(np.clip(LANE_BUDGET_BYTES // _state_bytes(model, params), 16, 256))
+    width = int(np.clip(LANE_BUDGET_BYTES // state_bytes(model, params), 16, 256))
     return 1 << (width.bit_length() - 1)
 
 
@@ -384,7 +384,7 @@ def auto_chunk(model: Model, params: Params, budget: int = CACHE_BUDGET_BYTES) -
     small models get large chunks, large ones small. The chunk size never changes a patient's
     numbers (the lanes are the unit of vectorised work).
     """
-    n = int(np.clip(budget // _state_bytes(model, params), 16, 16_384))
+    n = int(np.clip(budget // state_bytes(model, params), 16, 16_384))
     width = lanes(model, params)
     return max(width, n // width * width)
 

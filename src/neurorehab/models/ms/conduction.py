@@ -134,7 +134,7 @@ def fit(grid: dict[str, np.ndarray]) -> dict[str, list[float]]:
     """Least-squares coefficients from a cable grid (`bench/ms_conduction.py`)."""
     x = np.asarray(_features(grid["myelin"], grid["temp"], grid["diameter"]), np.float64)
     out = {"safety": np.linalg.lstsq(x, np.log(grid["safety"]), rcond=None)[0]}
-    ok = np.isfinite(grid["velocity"]) & (grid["refractory"] < 9.9)
+    ok = _conducting(grid)
     out["velocity"] = np.linalg.lstsq(x[ok], np.log(grid["velocity"][ok]), rcond=None)[0]
     sf = np.exp(x @ out["safety"])
     margin = np.log(np.clip(1.0 - 1.0 / np.maximum(sf, 1.0 + 1e-3), 1e-3, 1.0))
@@ -144,19 +144,20 @@ def fit(grid: dict[str, np.ndarray]) -> dict[str, list[float]]:
 
 
 def errors(grid: dict[str, np.ndarray], coef: dict | None = None) -> dict[str, float]:
-    """The reduced model against the cable grid: block agreement and relative errors."""
+    """The reduced model against the cable grid: block agreement and relative errors (median
+    and largest; velocity and refractory period where both conduct)."""
     r = {k: np.asarray(v) for k, v in reduced(grid["myelin"], grid["temp"], grid["diameter"], coef).items()}
-    blocked = ~(np.isfinite(grid["velocity"]) & (grid["refractory"] < 9.9))
-    both = ~blocked & r["conducts"]
-    rel = lambda a, b: float(np.max(np.abs(a[both] / b[both] - 1.0)))  # noqa: E731
-    med = lambda a, b: float(np.median(np.abs(a[both] / b[both] - 1.0)))  # noqa: E731
-    return {
-        "points": len(blocked),
-        "block_agreement": float(np.mean(blocked == ~r["conducts"])),
-        "safety_max_rel": float(np.max(np.abs(r["safety"] / grid["safety"] - 1.0))),
-        "safety_median_rel": float(np.median(np.abs(r["safety"] / grid["safety"] - 1.0))),
-        "velocity_max_rel": rel(r["velocity"], grid["velocity"]),
-        "velocity_median_rel": med(r["velocity"], grid["velocity"]),
-        "refractory_max_rel": rel(r["refractory"], grid["refractory"]),
-        "refractory_median_rel": med(r["refractory"], grid["refractory"]),
-    }
+    crossed = _conducting(grid)
+    both = crossed & r["conducts"]
+    agree = float(np.mean(crossed == r["conducts"]))
+    out: dict[str, float] = {"points": len(crossed), "block_agreement": agree}
+    for name, where in (("safety", np.ones_like(both)), ("velocity", both), ("refractory", both)):
+        err = np.abs(r[name][where] / grid[name][where] - 1.0)
+        out[f"{name}_max_rel"], out[f"{name}_median_rel"] = float(err.max()), float(np.median(err))
+    return out
+
+
+def _conducting(grid: dict[str, np.ndarray]) -> np.ndarray:
+    """Grid points where the cable conducts: a velocity, and a refractory period under the
+    bisection's 10 ms ceiling (`cable.refractory_period`)."""
+    return np.isfinite(grid["velocity"]) & (grid["refractory"] < 9.9)
