@@ -139,13 +139,15 @@ def snapshots_one(
     max_trials: int | None = None,
     max_days: int | None = None,
     rule: Rule | None = None,
+    initial: State | None = None,
 ) -> tuple[Any, ...]:
     """`model.snapshot(state)` of one patient after each slot index in `slots` (for figures).
 
     The same numbers as `simulate_one` with the same key: the snapshots ride along in the scan.
+    `initial`: the patient's developed state (`develop`), when the model develops.
     """
     static, values = _prepare(model, calendar, events, event_values, max_trials, max_days, rule)
-    return _run(static, params, cond_.complete(condition), values, calendar, key, tuple(slots))[2]
+    return _run(static, params, cond_.complete(condition), values, calendar, key, tuple(slots), initial)[2]
 
 
 def _prepare(
@@ -207,10 +209,11 @@ def _run(
     calendar: Calendar,
     key: Array,
     snapshot_slots: tuple[int, ...],
+    initial: State | None = None,
 ) -> tuple[dict[str, Array], State, tuple[Any, ...]]:
     model, events, n_max, max_days, rule = static
     k_init, k_run, k_stream, k_events = jax.random.split(key, 4)
-    state0 = model.init(params, k_init)
+    state0 = model.init(params, k_init) if initial is None else initial
     snap0 = tuple(model.snapshot(state0) for _ in snapshot_slots)
     zero = jnp.zeros((), jnp.float32)
     # Dose factor, tracked measure now and at the last reassessment, reassessments so far,
@@ -390,22 +393,54 @@ def auto_chunk(model: Model, params: Params, budget: int = CACHE_BUDGET_BYTES) -
 
 
 @lru_cache(maxsize=64)
-def _batched(static: Static, width: int) -> Callable[..., Any]:
-    def one(p: Params, c: dict[str, Array], v: tuple[dict[str, Array], ...], cal: Calendar, k: Array) -> Any:
-        measures, state, _ = _run(static, p, c, v, cal, k, ())
+def _batched(static: Static, width: int, developed: bool = False) -> Callable[..., Any]:
+    def one(
+        p: Params, c: dict[str, Array], v: tuple[dict[str, Array], ...], cal: Calendar, k: Array, s0: Any
+    ) -> Any:
+        measures, state, _ = _run(static, p, c, v, cal, k, (), s0 if developed else None)
         return measures, state, failure_code(measures, state)
 
-    lane = jax.vmap(one, in_axes=(0, 0, 0, None, 0))
+    lane = jax.vmap(one, in_axes=(0, 0, 0, None, 0, 0))
 
-    def chunk(p: Params, c: dict[str, Array], v: Any, cal: Calendar, k: Array) -> Any:
+    def chunk(p: Params, c: dict[str, Array], v: Any, cal: Calendar, k: Array, s0: Any) -> Any:
         # [groups * width, ...] -> [groups, width, ...]: one lane after the other
         split = partial(jax.tree_util.tree_map, lambda x: x.reshape(-1, width, *x.shape[1:]))
         out = jax.lax.map(
-            lambda a: lane(a[0], a[1], a[2], cal, a[3]), (split(p), split(c), split(v), split(k))
+            lambda a: lane(a[0], a[1], a[2], cal, a[3], a[4]),
+            (split(p), split(c), split(v), split(k), split(s0)),
         )
         return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), out)
 
     return jax.jit(chunk)
+
+
+@lru_cache(maxsize=16)
+def _developing(model: Model, width: int) -> Callable[..., Any]:
+    lane = jax.vmap(lambda p, k: model.init(p, jax.random.split(k, 4)[0]))
+
+    def chunk(p: Params, k: Array) -> Any:
+        split = partial(jax.tree_util.tree_map, lambda x: x.reshape(-1, width, *x.shape[1:]))
+        out = jax.lax.map(lambda a: lane(a[0], a[1]), (split(p), split(k)))
+        return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), out)
+
+    return jax.jit(chunk)
+
+
+def develop(model: Model, params: Params, keys: Array, *, chunk_size: int | None = None) -> Any:
+    """Every patient's initial state (`model.init` with the key `simulate` would use), in the
+    same lanes as `simulate`: for a model that `develops`, compute it once per patient draw
+    and pass it to each arm as `simulate(initial=...)` (the same numbers as without)."""
+    n = int(keys.shape[0])
+    width = lanes(model, params)
+    size = -(-min(chunk_size or auto_chunk(model, params), n) // width) * width
+    fn = _developing(cast(Hashable, model), width)
+    outs = []
+    for start in range(0, n, size):
+        idx = np.arange(start, start + size)
+        idx = np.where(idx < n, idx, 0)
+        state = fn(jax.tree_util.tree_map(lambda x, i=idx: x[i], params), keys[idx])
+        outs.append(jax.tree_util.tree_map(lambda x, k=min(size, n - start): np.asarray(x)[:k], state))
+    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
 
 def simulate(
@@ -420,6 +455,7 @@ def simulate(
     chunk_size: int | None = None,
     return_state: bool = False,
     rule: Rule | None = None,
+    initial: Any = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray] | tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Run a batch of patients (leading axis of every `params` leaf and of `keys`).
 
@@ -428,7 +464,8 @@ def simulate(
     under one compiled function; the last chunk is padded, so every chunk reuses one
     compilation. Returns (measures: name -> [patients, slots], failure codes [patients]) and,
     with `return_state`, the final states (batched pytree). A patient whose numbers blow up
-    gets a non-zero code; the others are unaffected.
+    gets a non-zero code; the others are unaffected. `initial`: the patients' initial states
+    (batched, from `develop`) in place of `model.init`.
     """
     n = int(keys.shape[0])
     for name, leaf in params.items():
@@ -451,14 +488,23 @@ def simulate(
     )
     static = Static(cast(Hashable, model), events, calendar.max_trials, calendar.max_days, rule)  # type: ignore[arg-type]
     width = lanes(model, params)
-    fn = _batched(static, width)
+    developed = initial is not None
+    if initial is None:
+        initial = np.zeros((n,), np.float32)  # a placeholder: each lane runs model.init
+    else:
+        for leaf in jax.tree_util.tree_leaves(initial):
+            if np.shape(leaf)[:1] != (n,):
+                raise ValueError(f"initial states have a leaf of shape {np.shape(leaf)}; expected {n} rows")
+    fn = _batched(static, width, developed)
     size = -(-min(chunk_size, n) // width) * width
     outs = []
     for start in range(0, n, size):
         idx = np.arange(start, start + size)
         idx = np.where(idx < n, idx, 0)  # pad the last chunk with patient 0, dropped below
         take = partial(jax.tree_util.tree_map, lambda x, i=idx: x[i])
-        measures, state, codes = fn(take(params), take(cond_rows), take(values), calendar, keys[idx])
+        measures, state, codes = fn(
+            take(params), take(cond_rows), take(values), calendar, keys[idx], take(initial)
+        )
         keep = min(size, n - start)
         outs.append(
             jax.tree_util.tree_map(

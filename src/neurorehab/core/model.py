@@ -30,11 +30,14 @@ class Model(ABC):
     """The engine's contract. Subclasses are frozen dataclasses holding only static structure.
 
     `steps_days`: whether `day` is called once per day boundary (False: the engine never calls
-    it and quiet days cost nothing).
+    it and quiet days cost nothing). `develops`: whether `init` is a costly developmental phase
+    (a map formed by experience). It does not depend on the arm, so runners compute it once per
+    patient draw (`core.engine.develop`) and hand it to every arm (`simulate(initial=...)`).
     """
 
     name: str
     steps_days: ClassVar[bool] = False
+    develops: ClassVar[bool] = False
 
     @abstractmethod
     def init(self, params: Params, key: Array) -> State:

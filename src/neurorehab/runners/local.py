@@ -330,10 +330,10 @@ def _run_shards(
     text = json.dumps(c.scenario.model_dump(mode="json"), sort_keys=True)
     inputs = json.dumps({k: v["sha256"] for k, v in c.inputs.items()}, sort_keys=True)
     jobs, paths, skipped = [], [], 0
-    for a_index in range(len(c.arms)):
-        for start in range(0, n, size):
+    paths = [shard_path(out, a, start) for a in range(len(c.arms)) for start in range(0, n, size)]
+    for start in range(0, n, size):  # patients first: every arm of a shard reuses one development
+        for a_index in range(len(c.arms)):
             path = shard_path(out, a_index, start)
-            paths.append(path)
             if path.exists():
                 skipped += min(size, n - start)
             else:

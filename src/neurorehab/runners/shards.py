@@ -26,7 +26,7 @@ from typing import Any, Literal, NamedTuple
 import jax
 import numpy as np
 
-from neurorehab.core.engine import Calendar, simulate, snapshots_one
+from neurorehab.core.engine import Calendar, develop, simulate, snapshots_one
 from neurorehab.core.model import Model
 from neurorehab.io.atomic import write_atomic
 from neurorehab.io.results import tidy_table, write_parquet
@@ -71,6 +71,15 @@ def _compiled(text: str, inputs: str = "{}") -> Any:
     return compile_scenario(parse_scenario(json.loads(text)))
 
 
+@lru_cache(maxsize=1)
+def _developed(text: str, inputs: str, start: int, n: int, chunk: int) -> Any:
+    """A shard's developed initial states, kept for the next job of the same patients: jobs run
+    patients-first, so every arm of a shard reuses one development (`Model.develops`)."""
+    c = _compiled(text, inputs)
+    ids = np.arange(start, start + n)
+    return develop(c.model, c.sample_params(ids), c.sim_keys(ids), chunk_size=chunk)
+
+
 class Shard(NamedTuple):
     table: Any  # pyarrow.Table of tidy results
     snapshots: dict[str, np.ndarray] | None  # pictures of patient 0 (first shard of an arm)
@@ -98,6 +107,8 @@ def compute_shard(job: Job) -> Shard:
         c.sample_events(ids),
         c.sim_keys(ids),
     )
+    develops = type(c.model).develops
+    initial = _developed(job.scenario, job.inputs, job.start, job.n, job.chunk) if develops else None
     measures, codes = simulate(
         c.model,
         params,
@@ -108,11 +119,14 @@ def compute_shard(job: Job) -> Shard:
         event_values=values,
         chunk_size=job.chunk,
         rule=arm.rule,
+        initial=initial,
     )  # type: ignore[misc]
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
     pictures = type(c.model).snapshot is not Model.snapshot  # the model has something to picture
     snaps = (
-        snapshot_arrays(c, arm, (params, condition, values), keys[0]) if job.start == 0 and pictures else None
+        snapshot_arrays(c, arm, (params, condition, values), keys[0], initial)
+        if job.start == 0 and pictures
+        else None
     )
     table = tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes, minutes=arm.minutes[arm.assess])
     return Shard(table, snaps, time.perf_counter() - t)
@@ -248,14 +262,15 @@ def snapshot_slots(cal: Calendar) -> dict[str, int]:
 
 _snapshots = jax.jit(
     snapshots_one, static_argnums=(0, 4), static_argnames=("events", "max_trials", "max_days", "rule")
-)
+)  # `initial` (a pytree or None) is traced
 
 
-def snapshot_arrays(c: Any, arm: Any, patient: Any, key: Any) -> dict[str, np.ndarray]:
+def snapshot_arrays(c: Any, arm: Any, patient: Any, key: Any, initial: Any = None) -> dict[str, np.ndarray]:
     """Pictures of patient 0 at the labelled slots, as `label__name` arrays; `patient`: the
-    shard's (params, condition, event values)."""
+    shard's (params, condition, event values); `initial`: the shard's developed states."""
     labels = snapshot_slots(arm.calendar)
     params, condition, values = jax.tree_util.tree_map(lambda x: x[0], patient)
+    first = None if initial is None else jax.tree_util.tree_map(lambda x: x[0], initial)
     snaps = _snapshots(
         c.model,
         params,
@@ -268,6 +283,7 @@ def snapshot_arrays(c: Any, arm: Any, patient: Any, key: Any) -> dict[str, np.nd
         max_trials=arm.calendar.max_trials,
         max_days=arm.calendar.max_days,
         rule=arm.rule,
+        initial=first,
     )
     arrays = {
         f"{label}__{k}": np.asarray(v)

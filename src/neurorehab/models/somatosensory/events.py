@@ -9,15 +9,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from jax import Array
-from neurorehab.models.somatosensory.skin import N_SITES, SKIN
 
 from neurorehab.core.model import Event
 from neurorehab.core.spec import Param
 from neurorehab.core.types import State
+from neurorehab.models.somatosensory.skin import N_SITES, SKIN
 
 _NERVE = Param(0.0, "0/1/2", "by choice", "0 median, 1 ulnar, 2 radial", 0.0, 2.0)
-_LEVEL = Param(20.0, "mm", "by choice: a wrist-level injury", "distance of the injury above the wrist",
-               0.0, 800.0)  # fmt: skip
+_LEVEL = Param(
+    20.0, "mm", "by choice: a wrist-level injury", "distance of the injury above the wrist", 0.0, 800.0
+)
 
 
 def _rate(default: float, source: str) -> Param:
@@ -28,15 +29,34 @@ def _start(state: State) -> Array:
     return jnp.maximum(state.slow["day"], 0.0)
 
 
+def _redraw(model: Any, params: dict[str, Array], state: State) -> State:
+    """The map's picture redrawn at the injury (it is otherwise redrawn weekly), so a snapshot
+    taken right after shows what the injury did at once."""
+    st, sl = state.structural, state.slow
+    f = model.fields(params, state.plastic["w"], model.gain(params, st, sl["ca_set"]), st, sl["day"])
+    return state._replace(slow={**sl, "map": model.map_code(f)})
+
+
 def _injure(state: State, st: dict[str, Array]) -> State:
     slow = {**state.slow, "injured": _start(state), "first": jnp.full((), -1.0)}
     return state._replace(structural=st, slow=slow)
 
 
 def _regrow(
-    state: State, values: dict[str, Array], key: Array, *, start: Array, own_only: bool, share: Array,
-    misdirection: Array, cross: Array, delay: Array, stagger: Array, rate: Array, extra_mm: Array,
-) -> State:  # fmt: skip
+    state: State,
+    values: dict[str, Array],
+    key: Array,
+    *,
+    start: Array,
+    own_only: bool,
+    share: Array,
+    misdirection: Array,
+    cross: Array,
+    delay: Array,
+    stagger: Array,
+    rate: Array,
+    extra_mm: Array,
+) -> State:
     """The nerve's afferents lose their skin now and regrow from `start`: a `share` of them
     regenerate; each crosses the lesion after `delay` + uniform(0, `stagger`) days, then grows
     `rate` mm a day over the distance to its new site (its own, or by `misdirection` another
@@ -80,7 +100,7 @@ class Amputation(Event):
     ) -> State:
         st = dict(state.structural)
         st["alive"] = jnp.where(jnp.asarray(SKIN.digit) == jnp.round(values["digit"]), 0.0, st["alive"])
-        return _injure(state, st)
+        return _redraw(model, params, _injure(state, st))
 
 
 @dataclass(frozen=True)
@@ -97,7 +117,7 @@ class NerveBlock(Event):
         st = dict(state.structural)
         mine = jnp.asarray(SKIN.nerve) == jnp.round(values["nerve"])
         st["block_until"] = jnp.where(mine, _start(state) + values["days"], st["block_until"])
-        return state._replace(structural=st)
+        return _redraw(model, params, state._replace(structural=st))
 
 
 @dataclass(frozen=True)
@@ -109,45 +129,108 @@ class NerveCrush(Event):
     params = {  # noqa: RUF012
         "nerve": _NERVE,
         "level_mm": _LEVEL,
-        "delay_days": Param(5.0, "days", "modelled: a few days before axons sprout (Sunderland 1978)",
-                            "delay before regrowth", 0.0, 100.0),
+        "delay_days": Param(
+            5.0,
+            "days",
+            "modelled: a few days before axons sprout (Sunderland 1978)",
+            "delay before regrowth",
+            0.0,
+            100.0,
+        ),
         "rate_mm_day": _rate(3.0, "SCIENCE.md section 3: 3-4 mm/day after crush"),
-    }  # fmt: skip
+    }
 
     def apply(
         self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array
     ) -> State:
-        return _regrow(state, values, key, start=_start(state), own_only=True, share=jnp.ones(()),
-                       misdirection=jnp.zeros(()), cross=jnp.zeros(()), delay=values["delay_days"],
-                       stagger=0.2 * values["delay_days"], rate=values["rate_mm_day"], extra_mm=jnp.zeros(()))  # fmt: skip
+        return _redraw(
+            model,
+            params,
+            _regrow(
+                state,
+                values,
+                key,
+                start=_start(state),
+                own_only=True,
+                share=jnp.ones(()),
+                misdirection=jnp.zeros(()),
+                cross=jnp.zeros(()),
+                delay=values["delay_days"],
+                stagger=0.2 * values["delay_days"],
+                rate=values["rate_mm_day"],
+                extra_mm=jnp.zeros(()),
+            ),
+        )
 
 
 _CUT = {
     "nerve": _NERVE,
     "level_mm": _LEVEL,
-    "repair_after_days": Param(0.0, "days", "by choice: primary repair", "days from the cut to the repair",
-                               0.0, 3650.0),
-    "delay_days": Param(7.0, "days", "modelled: axons reach the suture line within about a week",
-                        "delay after the repair before the first axons cross", 0.0, 200.0),
-    "stagger_days": Param(40.0, "days", "Brushart et al. 2002: axons cross a suture line over 8-10 "
-                          "weeks (staggered regeneration)", "spread of the crossing times", 0.0, 400.0),
+    "repair_after_days": Param(
+        0.0, "days", "by choice: primary repair", "days from the cut to the repair", 0.0, 3650.0
+    ),
+    "delay_days": Param(
+        7.0,
+        "days",
+        "modelled: axons reach the suture line within about a week",
+        "delay after the repair before the first axons cross",
+        0.0,
+        200.0,
+    ),
+    "stagger_days": Param(
+        40.0,
+        "days",
+        "Brushart et al. 2002: axons cross a suture line over 8-10 weeks (staggered regeneration)",
+        "spread of the crossing times",
+        0.0,
+        400.0,
+    ),
     "rate_mm_day": _rate(1.0, "SCIENCE.md section 3: about 1 mm/day (1-3) after injury"),
-    "misdirection": Param(0.6, "share", "modelled: most regenerating axons enter foreign tubes after "
-                          "a cut (Brushart 1988; Lundborg & Rosen 2007)", "share of axons reaching "
-                          "another site than their own", 0.0, 1.0),
-    "cross_territory": Param(0.0, "share", "by choice (0: the other nerves are intact)", "share of "
-                             "misdirected axons reaching any site of the hand", 0.0, 1.0),
-    "regenerating": Param(0.8, "share", "modelled: not every axon regrows (Sunderland 1978)",
-                          "share of the nerve's axons that regrow", 0.0, 1.0),
-}  # fmt: skip
+    "misdirection": Param(
+        0.6,
+        "share",
+        "modelled: most regenerating axons enter foreign tubes after "
+        "a cut (Brushart 1988; Lundborg & Rosen 2007)",
+        "share of axons reaching another site than their own",
+        0.0,
+        1.0,
+    ),
+    "cross_territory": Param(
+        0.0,
+        "share",
+        "by choice (0: the other nerves are intact)",
+        "share of misdirected axons reaching any site of the hand",
+        0.0,
+        1.0,
+    ),
+    "regenerating": Param(
+        0.8,
+        "share",
+        "modelled: not every axon regrows (Sunderland 1978)",
+        "share of the nerve's axons that regrow",
+        0.0,
+        1.0,
+    ),
+}
 
 
 def _cut(
     state: State, values: dict[str, Array], key: Array, *, share: Array, delay: Array, extra: Array
 ) -> State:
-    return _regrow(state, values, key, start=_start(state) + values["repair_after_days"], own_only=False,
-                   share=share, misdirection=values["misdirection"], cross=values["cross_territory"],
-                   delay=delay, stagger=values["stagger_days"], rate=values["rate_mm_day"], extra_mm=extra)  # fmt: skip
+    return _regrow(
+        state,
+        values,
+        key,
+        start=_start(state) + values["repair_after_days"],
+        own_only=False,
+        share=share,
+        misdirection=values["misdirection"],
+        cross=values["cross_territory"],
+        delay=delay,
+        stagger=values["stagger_days"],
+        rate=values["rate_mm_day"],
+        extra_mm=extra,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,8 +244,17 @@ class NerveCut(Event):
     def apply(
         self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array
     ) -> State:
-        return _cut(
-            state, values, key, share=values["regenerating"], delay=values["delay_days"], extra=jnp.zeros(())
+        return _redraw(
+            model,
+            params,
+            _cut(
+                state,
+                values,
+                key,
+                share=values["regenerating"],
+                delay=values["delay_days"],
+                extra=jnp.zeros(()),
+            ),
         )
 
 
@@ -175,13 +267,21 @@ class NerveGraft(Event):
     params = {  # noqa: RUF012
         **_CUT,
         "gap_mm": Param(30.0, "mm", "by choice", "length of the graft", 1.0, 300.0),
-        "graft_share": Param(0.6, "1", "modelled: fewer axons traverse a graft (Millesi 1981; recalled)",
-                             "share of regrowing axons that get through the graft", 0.0, 1.0),
-    }  # fmt: skip
+        "graft_share": Param(
+            0.6,
+            "1",
+            "modelled: fewer axons traverse a graft (Millesi 1981; recalled)",
+            "share of regrowing axons that get through the graft",
+            0.0,
+            1.0,
+        ),
+    }
 
     def apply(
         self, model: Any, params: dict[str, Array], state: State, values: dict[str, Array], key: Array
     ) -> State:
         share = values["regenerating"] * values["graft_share"]
         delay = 2.0 * values["delay_days"]  # two suture lines
-        return _cut(state, values, key, share=share, delay=delay, extra=values["gap_mm"])
+        return _redraw(
+            model, params, _cut(state, values, key, share=share, delay=delay, extra=values["gap_mm"])
+        )

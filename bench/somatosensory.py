@@ -25,11 +25,11 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from neurorehab.core.engine import lanes, state_bytes
+from neurorehab.models import default_params
 from neurorehab.models.somatosensory import INFO, Somatosensory
 from neurorehab.models.somatosensory.skin import SKIN
-
-from neurorehab.core.engine import lanes
-from neurorehab.models import default_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,10 +60,10 @@ def learning_gflops() -> tuple[float, float, int]:
 
     def step(w, key, p):
         mask = model.mask(p, st)
-        centres = model._sample(key, batch, jnp.asarray(SKIN.usage))
-        a = model.afferents(st, model.skin_activation(p, centres, st["alive"]), jnp.zeros(()))
-        r = model.respond(p, w * mask, jnp.ones(model.n_units), a, p["lateral_sd"])
-        return model.learn(w, r, a, 0.1, mask)
+        centres, points = model.touch(key, batch, jnp.asarray(SKIN.usage))
+        a = model.afferents(st, model.skin_activation(p, centres, st["alive"], points), jnp.zeros(()))
+        r = model.respond(p, w * mask, jnp.ones(model.n_units), a, p["lateral_sd"], st["ref"])
+        return model.learn(w, r, a, 0.1, mask, p["latent"])
 
     lane = jax.jit(jax.vmap(step, in_axes=(0, 0, None)))
     w = jnp.broadcast_to(state.plastic["w"], (width, *state.plastic["w"].shape))
@@ -84,8 +84,11 @@ def trial_seconds(patients: int) -> float:
         scenario = Path(tmp) / "trial.yaml"
         scenario.write_text(text)
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "neurorehab", "run", str(scenario), "--out", str(Path(tmp) / "run")],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "neurorehab", "run", str(scenario), "--out", str(Path(tmp) / "run")],
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - t
 
 
@@ -96,11 +99,13 @@ def main() -> None:
     a = ap.parse_args()
     peak = machine_gflops()
     rate, seconds, width = learning_gflops()
-    print(f"machine float32 matmul: {peak:.0f} GFLOP/s; map learning (a lane of {width} patients, 128 "
-          f"touches each): {rate:.0f} GFLOP/s in {seconds * 1e3:.1f} ms, {100 * rate / peak:.0f} % of the machine")  # fmt: skip
+    print(
+        f"machine float32 matmul: {peak:.0f} GFLOP/s; map learning (a lane of {width} patients, 128 "
+        f"touches each): {rate:.0f} GFLOP/s in {seconds * 1e3:.1f} ms, "
+        f"{100 * rate / peak:.0f} % of the machine"
+    )
     model = Somatosensory()
-    shapes = jax.eval_shape(model.init, default_params(INFO, None), jax.random.key(0))
-    nbytes = sum(x.size * x.dtype.itemsize for x in jax.tree_util.tree_leaves(shapes))
+    nbytes = state_bytes(model, default_params(INFO, None))
     print(f"state: {nbytes / 2**20:.2f} MiB a patient")
     if not a.learning:
         t = trial_seconds(a.patients)

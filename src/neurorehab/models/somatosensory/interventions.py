@@ -1,7 +1,7 @@
 """`somatosensory`'s own interventions: sensory re-education before and after reinnervation,
 vibration, 20 Hz stimulation after repair, fine manipulation practice and constraint of the
 intact hand. Each acts only through the model's gains (`attend`, `everyday`, `cross_modal`,
-`stim20`); a repetition is a minute. The task picks the territory touched: median-territory,
+`stim20`); a repetition is five minutes. The task picks the territory touched: median-territory,
 ulnar-territory, radial-territory or whole-hand (the fingertips)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ INTERVENTIONS = {
     ),
     "constraint": Intervention(
         "constraint of the intact hand: the affected hand does the day's handling (unattended touch "
-        "of its territory, a minute a repetition)",
+        "of its territory)",
         gains={"attend": 0.0, "everyday": 1.0},
         source="seed 002 (constraint-induced therapy); Rosen et al. 2015 (recalled)",
     ),

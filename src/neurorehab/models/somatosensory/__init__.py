@@ -1,12 +1,11 @@
 """`somatosensory`: peripheral nerve injury, regrowth, misdirection, sensory re-education and
 the remapping of the hand's cortical map."""
 
+from neurorehab.core.spec import Param
+from neurorehab.models.registry import ModelInfo, register
 from neurorehab.models.somatosensory.events import Amputation, NerveBlock, NerveCrush, NerveCut, NerveGraft
 from neurorehab.models.somatosensory.interventions import INTERVENTIONS
 from neurorehab.models.somatosensory.model import MEASURES, PARAMS, Somatosensory
-
-from neurorehab.core.spec import Param
-from neurorehab.models.registry import ModelInfo, register
 
 
 def _gain(default: float, doc: str) -> Param:
@@ -24,7 +23,7 @@ INFO = register(
         params=PARAMS,
         measures=MEASURES,
         tasks=("median-territory", "ulnar-territory", "radial-territory", "whole-hand"),
-        reps_per_minute=1.0,
+        reps_per_minute=0.2,
         options={"side": (8, 32), "touches": (8, 512), "development": (4, 400)},
         events={
             "amputation": Amputation,

@@ -42,6 +42,7 @@ class Skin(NamedTuple):
     area: np.ndarray  # [S] skin area a site stands for (mm^2)
     to_wrist: np.ndarray  # [S] mm from the wrist to the site (a regrowing axon's path)
     usage: np.ndarray  # [S] relative use in daily touch (fingertips most)
+    half: np.ndarray  # [S, 2] half the extent of the skin patch a site stands for (mm)
 
 
 def _row_widths(rows: tuple[float, ...]) -> np.ndarray:
@@ -50,10 +51,10 @@ def _row_widths(rows: tuple[float, ...]) -> np.ndarray:
 
 
 def layout() -> Skin:
-    xy, surface, digit, nerve, area, to_wrist, usage = [], [], [], [], [], [], []
+    xy, surface, digit, nerve, area, to_wrist, usage, half = [], [], [], [], [], [], [], []
     widths = _row_widths(ROWS_MM)
 
-    def add(x, y, surf, d, n, a, w, u):
+    def add(x, y, surf, d, n, a, w, u, h):
         xy.append((x, y))
         surface.append(surf)
         digit.append(d)
@@ -61,6 +62,7 @@ def layout() -> Skin:
         area.append(a)
         to_wrist.append(w)
         usage.append(u)
+        half.append(h)
 
     for d in range(1, 6):
         cx = DIGIT_X * d
@@ -74,19 +76,39 @@ def layout() -> Skin:
                     n = ULNAR
                 # fingertips carry most everyday contact (Gonzalez et al. 2014, recalled)
                 u = 5.0 if y <= 12.0 else 1.0
-                add(cx + dx, y, 0, d, n, widths[r] * 16.0 / 3.0, DIGIT_LENGTH_MM - y + 45.0, u)
+                add(
+                    cx + dx,
+                    y,
+                    0,
+                    d,
+                    n,
+                    widths[r] * 16.0 / 3.0,
+                    DIGIT_LENGTH_MM - y + 45.0,
+                    u,
+                    (2.5, widths[r] / 2),
+                )
         for y in (10.0, 25.0, 40.0):  # dorsal digit: 3 sites
             n = RADIAL if d <= 3 else ULNAR
-            add(cx, DORSAL_Y + y, 1, d, n, 15.0 * 16.0, DIGIT_LENGTH_MM - y + 45.0, 0.3)
+            add(cx, DORSAL_Y + y, 1, d, n, 15.0 * 16.0, DIGIT_LENGTH_MM - y + 45.0, 0.3, (8.0, 7.5))
     for y in PALM_ROWS_MM:
         for k in range(5):
             x = DIGIT_X * (1 + k)
             n = MEDIAN if k <= 2 else ULNAR
-            add(x, y, 0, 0, n, 10.0 * DIGIT_X, WRIST_Y - y + 5.0, 0.5)
+            add(x, y, 0, 0, n, 10.0 * DIGIT_X, WRIST_Y - y + 5.0, 0.5, (DIGIT_X / 2, 5.0))
     for k in range(5):  # dorsum of the hand, one row
         x = DIGIT_X * (1 + k)
-        add(x, DORSAL_Y + 70.0, 1, 0, RADIAL if k <= 2 else ULNAR, 40.0 * DIGIT_X, 30.0, 0.2)
-    return Skin(*(np.asarray(v, float) for v in (xy, surface, digit, nerve, area, to_wrist, usage)))
+        add(
+            x,
+            DORSAL_Y + 70.0,
+            1,
+            0,
+            RADIAL if k <= 2 else ULNAR,
+            40.0 * DIGIT_X,
+            30.0,
+            0.2,
+            (DIGIT_X / 2, 20.0),
+        )
+    return Skin(*(np.asarray(v, float) for v in (xy, surface, digit, nerve, area, to_wrist, usage, half)))
 
 
 SKIN = layout()

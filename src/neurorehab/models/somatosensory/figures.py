@@ -32,12 +32,16 @@ def figures(run: Any) -> list[tuple[str, Any]]:
             ax.set_yticks([])
         handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PALETTE]
         fig.legend(handles, REGIONS, fontsize=7, ncol=8, loc="lower center")
-        fig.suptitle(f"{arm}: the cortical map of patient 0 (each unit coloured by the region it prefers)",
-                     fontsize=10)  # fmt: skip
+        fig.suptitle(
+            f"{arm}: the cortical map of patient 0 (each unit coloured by the region it prefers)", fontsize=10
+        )
         fig.tight_layout(rect=(0, 0.08, 1, 1))
         out.append((f"The hand's map ({arm})", fig))
-    panels = [("two_point_like", "two-point-like distance (mm)"), ("localisation_like", "localisation-like error (mm)"),
-              ("area_median", "median-territory cortex (mm^2)")]  # fmt: skip
+    panels = [
+        ("two_point_like", "two-point-like distance (mm)"),
+        ("localisation_like", "localisation-like error (mm)"),
+        ("area_median", "median-territory cortex (mm^2)"),
+    ]
     present = [(m, t) for m, t in panels if run.summary(m)]
     if present:
         fig, axes = plt.subplots(1, len(present), figsize=(3.6 * len(present), 3.0), squeeze=False)
