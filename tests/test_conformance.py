@@ -379,3 +379,20 @@ def test_two_events_of_one_kind_draw_their_own_numbers():
     none_second = alive(cal, ({"severity": 0.5}, {"severity": 0.0}), (event, event))
     np.testing.assert_array_equal(none_second, first)
     assert both.sum() < first.sum()  # the second lesion hit cells the first had spared
+
+
+def test_developed_initial_states_give_the_same_numbers():
+    # core.engine.develop computes `init` once per patient draw (Model.develops) for every arm
+    # to reuse: simulate(initial=...) gives the numbers simulate gives with its own init, to
+    # float32 rounding (two compiled programs); a wrong number of rows is refused.
+    from neurorehab.core.engine import develop
+
+    model, info, events, cal, params, keys = _setup("pathway", _first_event("pathway"))
+    own, _ = simulate(model, params, cal, keys, events=events)
+    initial = develop(model, params, keys)
+    reused, _ = simulate(model, params, cal, keys, events=events, initial=initial)
+    for k in info.measures:
+        np.testing.assert_allclose(reused[k], own[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    short = jax.tree_util.tree_map(lambda x: x[:2], initial)
+    with pytest.raises(ValueError, match="expected 3 rows"):
+        simulate(model, params, cal, keys, events=events, initial=short)
