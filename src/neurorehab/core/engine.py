@@ -28,7 +28,7 @@ patient carries its own PRNG key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from functools import lru_cache, partial
 from typing import Any, NamedTuple, cast
 
@@ -212,7 +212,7 @@ def _run(
     initial: State | None = None,
 ) -> tuple[dict[str, Array], State, tuple[Any, ...]]:
     model, events, n_max, max_days, rule = static
-    k_init, k_run, k_stream, k_events = jax.random.split(key, 4)
+    k_init, k_run, k_stream, k_events = _split_run_key(key)
     state0 = model.init(params, k_init) if initial is None else initial
     snap0 = tuple(model.snapshot(state0) for _ in snapshot_slots)
     zero = jnp.zeros((), jnp.float32)
@@ -392,38 +392,50 @@ def auto_chunk(model: Model, params: Params, budget: int = CACHE_BUDGET_BYTES) -
     return max(width, n // width * width)
 
 
+def _split_run_key(key: Array) -> Array:
+    """A patient's key split into (init, run, day stream, events): one place, so `develop`
+    draws the very initial state `simulate` would."""
+    return jax.random.split(key, 4)
+
+
+def _in_lanes(lane: Callable[..., Any], width: int, n_lanes_args: int) -> Callable[..., Any]:
+    """`lane` (vmapped over `width` patients) over a chunk of whole lanes, one lane after the
+    other under `lax.map`: [groups * width, ...] -> [groups, width, ...] and back. The first
+    `n_lanes_args` arguments are batched; the rest are passed to every lane as they are."""
+
+    def chunk(*args: Any) -> Any:
+        split = partial(jax.tree_util.tree_map, lambda x: x.reshape(-1, width, *x.shape[1:]))
+        batched, shared = args[:n_lanes_args], args[n_lanes_args:]
+        out = jax.lax.map(lambda a: lane(*a, *shared), tuple(split(x) for x in batched))
+        return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), out)
+
+    return chunk
+
+
+def _padded_chunks(n: int, size: int) -> Iterator[tuple[np.ndarray, int]]:
+    """(row indices, rows kept) of each chunk of `size` over `n` patients; the last chunk is
+    padded with patient 0 (its extra rows are dropped), so every chunk reuses one compilation."""
+    for start in range(0, n, size):
+        idx = np.arange(start, start + size)
+        yield np.where(idx < n, idx, 0), min(size, n - start)
+
+
 @lru_cache(maxsize=64)
 def _batched(static: Static, width: int, developed: bool = False) -> Callable[..., Any]:
     def one(
-        p: Params, c: dict[str, Array], v: tuple[dict[str, Array], ...], cal: Calendar, k: Array, s0: Any
+        p: Params, c: dict[str, Array], v: tuple[dict[str, Array], ...], k: Array, s0: Any, cal: Calendar
     ) -> Any:
         measures, state, _ = _run(static, p, c, v, cal, k, (), s0 if developed else None)
         return measures, state, failure_code(measures, state)
 
-    lane = jax.vmap(one, in_axes=(0, 0, 0, None, 0, 0))
-
-    def chunk(p: Params, c: dict[str, Array], v: Any, cal: Calendar, k: Array, s0: Any) -> Any:
-        # [groups * width, ...] -> [groups, width, ...]: one lane after the other
-        split = partial(jax.tree_util.tree_map, lambda x: x.reshape(-1, width, *x.shape[1:]))
-        out = jax.lax.map(
-            lambda a: lane(a[0], a[1], a[2], cal, a[3], a[4]),
-            (split(p), split(c), split(v), split(k), split(s0)),
-        )
-        return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), out)
-
-    return jax.jit(chunk)
+    chunk = _in_lanes(jax.vmap(one, in_axes=(0, 0, 0, 0, 0, None)), width, 5)
+    return jax.jit(lambda p, c, v, cal, k, s0: chunk(p, c, v, k, s0, cal))
 
 
 @lru_cache(maxsize=16)
 def _developing(model: Model, width: int) -> Callable[..., Any]:
-    lane = jax.vmap(lambda p, k: model.init(p, jax.random.split(k, 4)[0]))
-
-    def chunk(p: Params, k: Array) -> Any:
-        split = partial(jax.tree_util.tree_map, lambda x: x.reshape(-1, width, *x.shape[1:]))
-        out = jax.lax.map(lambda a: lane(a[0], a[1]), (split(p), split(k)))
-        return jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), out)
-
-    return jax.jit(chunk)
+    lane = jax.vmap(lambda p, k: model.init(p, _split_run_key(k)[0]))
+    return jax.jit(_in_lanes(lane, width, 2))
 
 
 def develop(model: Model, params: Params, keys: Array, *, chunk_size: int | None = None) -> Any:
@@ -435,11 +447,9 @@ def develop(model: Model, params: Params, keys: Array, *, chunk_size: int | None
     size = -(-min(chunk_size or auto_chunk(model, params), n) // width) * width
     fn = _developing(cast(Hashable, model), width)
     outs = []
-    for start in range(0, n, size):
-        idx = np.arange(start, start + size)
-        idx = np.where(idx < n, idx, 0)
+    for idx, keep in _padded_chunks(n, size):
         state = fn(jax.tree_util.tree_map(lambda x, i=idx: x[i], params), keys[idx])
-        outs.append(jax.tree_util.tree_map(lambda x, k=min(size, n - start): np.asarray(x)[:k], state))
+        outs.append(jax.tree_util.tree_map(lambda x, k=keep: np.asarray(x)[:k], state))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
 
@@ -498,14 +508,11 @@ def simulate(
     fn = _batched(static, width, developed)
     size = -(-min(chunk_size, n) // width) * width
     outs = []
-    for start in range(0, n, size):
-        idx = np.arange(start, start + size)
-        idx = np.where(idx < n, idx, 0)  # pad the last chunk with patient 0, dropped below
+    for idx, keep in _padded_chunks(n, size):
         take = partial(jax.tree_util.tree_map, lambda x, i=idx: x[i])
         measures, state, codes = fn(
             take(params), take(cond_rows), take(values), calendar, keys[idx], take(initial)
         )
-        keep = min(size, n - start)
         outs.append(
             jax.tree_util.tree_map(
                 lambda x, k=keep: np.asarray(x)[:k], (measures, codes, state if return_state else None)

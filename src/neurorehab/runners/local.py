@@ -329,7 +329,7 @@ def _run_shards(
     size = c.scenario.chunk_size or min(n, auto_chunk(c.model, c.sample_params(np.arange(1))))
     text = json.dumps(c.scenario.model_dump(mode="json"), sort_keys=True)
     inputs = json.dumps({k: v["sha256"] for k, v in c.inputs.items()}, sort_keys=True)
-    jobs, paths, skipped = [], [], 0
+    jobs, skipped = [], 0
     paths = [shard_path(out, a, start) for a in range(len(c.arms)) for start in range(0, n, size)]
     for start in range(0, n, size):  # patients first: every arm of a shard reuses one development
         for a_index in range(len(c.arms)):
