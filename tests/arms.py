@@ -48,7 +48,7 @@ def run_arms(name: str, n: int, edit: Callable[[dict[str, Any]], None] | None = 
     out = {}
     for arm in c.arms:
         m, codes = simulate(c.model, params, arm.calendar, keys, events=c.events, condition=condition,
-                            event_values=values, rule=arm.rule)  # fmt: skip
+                            event_values=values, rule=arm.rule, bounds=c.bounds)  # fmt: skip
         assert (np.asarray(codes) == 0).all(), (name, arm.name, np.asarray(codes))
         out[arm.name] = ArmRun(m, np.asarray(arm.days), np.asarray(arm.assess))
     return out

@@ -116,6 +116,21 @@ def test_a_patient_is_the_same_in_any_lane_and_chunk(name):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_padded_calendar_gives_the_same_numbers(name):
+    # A scenario's arms run at one shape (`common_bounds`: more slots, a longer session bound,
+    # more day steps), so that they share one compilation; the padding must change nothing.
+    from neurorehab.core.engine import Bounds
+
+    model, info, events, cal, params, keys = _setup(name, _first_event(name))
+    own, _ = simulate(model, params, cal, keys, events=events)
+    bounds = Bounds(int(cal.day.shape[0]) + 3, cal.max_trials + 9, cal.max_days + 2)
+    padded, _ = simulate(model, params, cal, keys, events=events, bounds=bounds)
+    for k in info.measures:
+        assert padded[k].shape == own[k].shape, k
+        np.testing.assert_array_equal(padded[k], own[k], err_msg=f"{name}.{k}")
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_other_keys_give_other_numbers(name):
     # With practice and the model's first event, a stochastic model's measures depend on the
     # key; a deterministic one's do not.

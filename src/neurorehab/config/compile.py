@@ -31,7 +31,7 @@ from neurorehab.config.scenario import (
     varying,
 )
 from neurorehab.core import condition as condition_
-from neurorehab.core.engine import Calendar
+from neurorehab.core.engine import Bounds, Calendar, common_bounds
 from neurorehab.core.model import Event, Model
 from neurorehab.core.progression import Rule
 from neurorehab.models import ModelInfo, registry
@@ -59,6 +59,13 @@ class CompiledScenario:
     table: dict[str, np.ndarray] | None = None
     # The files a field names, as read: field -> {"path", "sha256"} (what a run records and checks).
     inputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The last draw (`sample`), kept: a shard asks for its patients' draws three or four times.
+    _drawn: dict[bytes, dict[str, jax.Array]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def bounds(self) -> Bounds:
+        """One calendar shape for every arm, so that all arms run under one compiled program."""
+        return common_bounds([a.calendar for a in self.arms])
 
     @property
     def n_patients(self) -> int:
@@ -103,6 +110,13 @@ class CompiledScenario:
         quantity's distribution. A patient table replaces the distributions of its columns by one
         row per patient, drawn with replacement.
         """
+        tag = np.asarray(ids, np.int64).tobytes()
+        if tag not in self._drawn:
+            self._drawn.clear()
+            self._drawn[tag] = self._sample(ids)
+        return dict(self._drawn[tag])
+
+    def _sample(self, ids: np.ndarray) -> dict[str, jax.Array]:
         s = self.scenario
         base = jax.random.fold_in(self.root_key(), 1)
         keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
@@ -123,10 +137,8 @@ class CompiledScenario:
                 given[label], index[label] = e.params.get(name, spec.default), 1_000_003 + 1000 * e_index + j
         for i, (name, dist) in enumerate(s.patients.traits.items()):
             given[name], index[name] = dist, 2_000_000 + i
-        z = {
-            name: jax.vmap(lambda kk, j=index[name]: jax.random.normal(jax.random.fold_in(kk, j)))(keys)
-            for name in given
-        }
+        scores = _scores(keys, jnp.asarray([index[name] for name in given], jnp.uint32))
+        z = {name: scores[:, i] for i, name in enumerate(given)}
         if s.patients.correlations:
             names, r = correlation_matrix(s.patients.correlations)
             chol = np.linalg.cholesky(r)
@@ -150,6 +162,13 @@ class CompiledScenario:
         for e in self.scenario.events:
             out.update({f"{e.label}.{k}": v for k, v in self.info.events[e.kind].params.items()})
         return out
+
+
+@jax.jit
+def _scores(keys: jax.Array, streams: jax.Array) -> jax.Array:
+    """[patients, streams] standard normal scores, each from its patient's key folded with its
+    stream: one compiled call for a shard (drawing quantity by quantity cost a dispatch each)."""
+    return jax.vmap(lambda k: jax.vmap(lambda j: jax.random.normal(jax.random.fold_in(k, j)))(streams))(keys)
 
 
 def _transform(d: Any, z: jax.Array) -> jax.Array:

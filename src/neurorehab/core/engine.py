@@ -286,8 +286,22 @@ def _run(
             return (tree_where(go, new, st), tree_where(go, tn_new, tn), reps + go), None
 
         def session(c: tuple[State, Tone, Array]) -> tuple[State, Tone, Array]:
-            n_scan = n_max if rule is None else int(np.ceil(n_max * rule.high))
-            return jax.lax.scan(run_trial, c, (jnp.arange(n_scan), jax.random.split(k_trials, n_scan)))[0]
+            # Trials run in blocks of TRIAL_BLOCK; a block past the session's own count (a
+            # calendar-shared bound, so a real branch under vmap) is skipped, so a short session
+            # in a calendar whose longest is long costs its own trials, not the longest's.
+            high = 1.0 if rule is None else rule.high
+            n_scan = int(np.ceil(n_max * high))
+            size = min(TRIAL_BLOCK, n_scan)
+            n_blocks = -(-n_scan // size)
+            t = jnp.arange(n_blocks * size).reshape(n_blocks, size)
+            keys = jax.random.split(k_trials, n_blocks * size).reshape(n_blocks, size)
+            bound = jnp.ceil(slot.n_trials * high)
+
+            def block(cc: tuple[State, Tone, Array], xb: tuple[Array, Array]) -> Any:
+                run = lambda c_: jax.lax.scan(run_trial, c_, xb)[0]  # noqa: E731
+                return jax.lax.cond(xb[0][0] < bound, run, lambda c_: c_, cc), None
+
+            return jax.lax.scan(block, c, (t, keys))[0]
 
         reps = zero
         if n_max > 0:
@@ -313,11 +327,56 @@ def _run(
         }
         return (state, tone, ctl, snaps), measures
 
+    def slot_or_padding(carry: Any, xs: tuple[Any, Array]) -> Any:
+        # A padded slot (day -1, `pad`) changes nothing and measures nothing: a calendar-shared
+        # branch, so arms padded to one shape share one compilation at no cost.
+        def skip(c: Any, x: tuple[Any, Array]) -> Any:
+            out = jax.eval_shape(run_slot, c, x)[1]
+            return c, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), out)
+
+        return jax.lax.cond(xs[0].day >= 0, run_slot, skip, carry, xs)
+
     n_slots = calendar.day.shape[0]
     (state, _, _, snaps), measures = jax.lax.scan(
-        run_slot, (state0, cond_.rest(condition), ctl0, snap0), (calendar, jnp.arange(n_slots))
+        slot_or_padding, (state0, cond_.rest(condition), ctl0, snap0), (calendar, jnp.arange(n_slots))
     )
     return measures, state, snaps
+
+
+class Bounds(NamedTuple):
+    """The shape a calendar is padded to: slots, the longest session, the most day steps a
+    slot runs. Arms padded to one `Bounds` run under one compiled program (`common_bounds`)."""
+
+    slots: int
+    max_trials: int
+    max_days: int
+
+
+def common_bounds(calendars: Sequence[Calendar]) -> Bounds:
+    """The smallest `Bounds` that holds every calendar (a scenario's arms)."""
+    return Bounds(
+        max(int(c.day.shape[0]) for c in calendars),
+        max(c.max_trials for c in calendars),
+        max(c.max_days for c in calendars),
+    )
+
+
+def pad(calendar: Calendar, slots: int) -> Calendar:
+    """`calendar` with padded slots appended up to `slots`: day -1, which the engine skips
+    (no offline time, no session, no event, no measure), so the real slots' numbers are
+    unchanged. The results of padded slots are dropped by `simulate`."""
+    extra = slots - int(calendar.day.shape[0])
+    if extra < 0:
+        raise ValueError(f"cannot pad a calendar of {calendar.day.shape[0]} slots to {slots}")
+    if extra == 0:
+        return calendar
+
+    def grow(x: Array) -> Array:
+        fill = -1 if x is calendar.day else 0
+        tail = jnp.full((extra, *x.shape[1:]), fill, x.dtype)
+        return jnp.concatenate([jnp.asarray(x), tail])
+
+    return jax.tree_util.tree_map(grow, calendar)
 
 
 def _like(new: Any, old: Any) -> Any:
@@ -357,6 +416,7 @@ def _reassess(
 
 
 CACHE_BUDGET_BYTES = 8 * 2**20
+TRIAL_BLOCK = 8  # trials a session runs at a time (`_run`: blocks past its count are skipped)
 LANE_BUDGET_BYTES = 2 * 2**20
 
 
@@ -466,6 +526,7 @@ def simulate(
     return_state: bool = False,
     rule: Rule | None = None,
     initial: Any = None,
+    bounds: Bounds | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray] | tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Run a batch of patients (leading axis of every `params` leaf and of `keys`).
 
@@ -475,7 +536,9 @@ def simulate(
     compilation. Returns (measures: name -> [patients, slots], failure codes [patients]) and,
     with `return_state`, the final states (batched pytree). A patient whose numbers blow up
     gets a non-zero code; the others are unaffected. `initial`: the patients' initial states
-    (batched, from `develop`) in place of `model.init`.
+    (batched, from `develop`) in place of `model.init`. `bounds`: the shape to run the calendar
+    at (`common_bounds` of a scenario's arms, so that they share one compiled program); the
+    numbers and the returned slots are the calendar's own either way.
     """
     n = int(keys.shape[0])
     for name, leaf in params.items():
@@ -496,7 +559,14 @@ def simulate(
         {k: rows(v, f"event_values[{j}][{k!r}]") for k, v in vals.items()}
         for j, vals in enumerate(_event_values(events, event_values))
     )
-    static = Static(cast(Hashable, model), events, calendar.max_trials, calendar.max_days, rule)  # type: ignore[arg-type]
+    n_slots = int(calendar.day.shape[0])
+    if bounds is None:
+        bounds = Bounds(n_slots, calendar.max_trials, calendar.max_days)
+    if bounds.max_trials < calendar.max_trials or bounds.max_days < calendar.max_days:
+        raise ValueError(f"bounds {bounds} do not hold the calendar ({calendar.max_trials} trials, "
+                         f"{calendar.max_days} day steps)")  # fmt: skip
+    calendar = pad(calendar, bounds.slots)
+    static = Static(cast(Hashable, model), events, bounds.max_trials, bounds.max_days, rule)  # type: ignore[arg-type]
     width = lanes(model, params)
     developed = initial is not None
     if initial is None:
@@ -513,6 +583,7 @@ def simulate(
         measures, state, codes = fn(
             take(params), take(cond_rows), take(values), calendar, keys[idx], take(initial)
         )
+        measures = {k: v[:, :n_slots] for k, v in measures.items()}  # the padded slots dropped
         outs.append(
             jax.tree_util.tree_map(
                 lambda x, k=keep: np.asarray(x)[:k], (measures, codes, state if return_state else None)

@@ -120,6 +120,7 @@ def compute_shard(job: Job) -> Shard:
         chunk_size=job.chunk,
         rule=arm.rule,
         initial=initial,
+        bounds=c.bounds,  # every arm at one shape: one compilation for the scenario
     )  # type: ignore[misc]
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
     pictures = type(c.model).snapshot is not Model.snapshot  # the model has something to picture
