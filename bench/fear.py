@@ -3,7 +3,7 @@
     python bench/fear.py                 # 1,000 patients (the bar: under 2 minutes on 2 cores)
     python bench/fear.py --patients 200 --json
 
-Times `run_scenario` (compile, simulate both arms over 360 days, merge, the trial analysis) on
+Times `run_scenario` (compile, simulate both arms over 630 days, merge, the trial analysis) on
 the bundled scenario with its patient count replaced, into a fresh folder, and reports the
 patients a second and the process's peak resident memory. Per-patient state: the latent-cause
 view holds 8 causes x (2 weights + 1 count + 5 feature sums + 6 kernel masses + 1 replay mass)
@@ -50,7 +50,8 @@ def main() -> None:
         "patient_arms_per_s": round(cfg.patients * len(manifest["arms"]) / wall, 1),
         "timings": manifest["timings"],
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "primary": trial.get("ancova", {}),
+        "enrolled": trial["consort"]["enrolled"],
+        "primary": {arm: c.get("ancova", {}) for arm, c in trial["comparisons"].items()},
     }
     if cfg.json:
         print(json.dumps(result, indent=2, default=str))

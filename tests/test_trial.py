@@ -284,6 +284,11 @@ def test_patient_table_rows_replace_distributions(tmp_path):
         ({"trial.subgroups": ["height"]}, "'height' is not a quantity that varies"),
         ({"patients.correlations": [{"a": "age", "b": "noise", "r": 0.5}]}, "'noise' does not vary"),
         ({"trial.primary.baseline_day": 35}, "must come after baseline_day"),
+        ({"trial.eligibility": [{"measure": "grip", "day": 6, "at_least": 1}]}, "eligibility.0.measure"),
+        ({"trial.eligibility": [{"measure": "d_function", "day": 5, "at_least": 1}]}, "not an assessment"),
+        ({"trial.eligibility": [{"measure": "d_function", "day": 14, "at_least": 1}]}, "after baseline"),
+        ({"trial.eligibility": [{"measure": "d_function", "day": 6}]}, "give at_least, at_most or both"),
+        ({"trial.eligibility": [{"measure": "d_function", "day": 6, "at_least": 2, "at_most": 1}]}, "above"),
     ],
 )
 def test_bad_trial_input_is_refused_naming_the_field(change, fragment):
@@ -341,3 +346,29 @@ def test_executors_give_identical_results_and_the_trial_matches_statsmodels(tmp_
     assert trial["comparisons"]["practice"]["n_treated"] == int(frame.t.sum())
     assert trial["comparisons"]["practice"]["ancova"]["effect"] > 0  # practice restores D (seed 000)
     assert (runs["local"] / "report.html").exists() is False  # reports are built by the CLI
+
+
+def test_eligibility_enrols_only_patients_meeting_every_criterion(tmp_path):
+    """A trial enrols the simulated patients that meet its inclusion criteria at screening (as
+    trials enrol on baseline scores: EXCITE, Schnurr 2022); the rest are counted as screened
+    and not eligible, never allocated or analysed."""
+    full = tmp_path / "all"
+    run_scenario(scenario(), full)
+    day6 = _results(full)
+    day6 = day6[(day6.measure == "d_function") & (day6.day == 6) & (day6.arm == "rest")]
+    cut = float(day6.value.median())
+    s = scenario(**{"trial.eligibility": [{"measure": "d_function", "day": 6, "at_most": cut}]})
+    out = tmp_path / "screened"
+    run_scenario(s, out)
+    patients = pq.read_table(out / "patients.parquet").to_pandas().set_index("patient")
+    value = day6.set_index("patient")["value"]
+    eligible = value <= cut
+    assert (patients.loc[eligible.index, "arm"] != "not enrolled").tolist() == eligible.tolist()
+    assert patients.loc[~eligible, "dropout_day"].isna().all()
+    trial = json.loads((out / "trial.json").read_text())
+    assert trial["consort"]["screened"] == 120 and trial["consort"]["enrolled"] == int(eligible.sum())
+    assert sum(a["allocated"] for a in trial["consort"]["arms"].values()) == int(eligible.sum())
+    # the enrolled keep their simulated numbers: the same results file as the unscreened run
+    pd.testing.assert_frame_equal(_results(full), _results(out), check_exact=True)
+    assert trial["per_arm"]["rest"]["baseline_mean"] < json.loads((full / "trial.json").read_text())[
+        "per_arm"]["rest"]["baseline_mean"]  # fmt: skip

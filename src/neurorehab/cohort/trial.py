@@ -52,6 +52,14 @@ class TrialData:
     followup_day: int
     visits: pd.DataFrame | None = None  # patient, day, value under the allocated arm (all visits)
     traits: dict[str, np.ndarray] = field(default_factory=dict)
+    patients: np.ndarray | None = None  # [n] each enrolled patient's id in the run (default 0..n-1)
+    screened: int | None = None  # patients screened for eligibility (default n: everyone enrolled)
+
+    def __post_init__(self) -> None:
+        if self.patients is None:
+            object.__setattr__(self, "patients", np.arange(len(self.allocated)))
+        if self.screened is None:
+            object.__setattr__(self, "screened", len(self.allocated))
 
     @property
     def n(self) -> int:
@@ -197,7 +205,7 @@ def analyse(
     change = follow - base
     sign = 1.0 if higher_is_better else -1.0
     analysed = np.isfinite(follow)
-    consort: dict[str, Any] = {"enrolled": data.n, "arms": {}}
+    consort: dict[str, Any] = {"screened": data.screened, "enrolled": data.n, "arms": {}}
     per_arm: dict[str, Any] = {}
     for a, name in enumerate(data.arms):
         mine = data.allocated == a

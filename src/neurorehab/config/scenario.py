@@ -356,6 +356,16 @@ class Endpoint(_Strict):
     followup_day: int = Field(ge=1, le=3650, description="day of the primary follow-up assessment")
 
 
+class Criterion(_Strict):
+    """An inclusion criterion on a measure at screening: `at_least` and/or `at_most` (both
+    inclusive). A patient is enrolled when every criterion holds."""
+
+    measure: str = Field(description="a measure of the model")
+    day: int = Field(ge=0, le=3650, description="day of the screening assessment (at or before baseline)")
+    at_least: float | None = Field(default=None, description="lowest value enrolled")
+    at_most: float | None = Field(default=None, description="highest value enrolled")
+
+
 class Power(_Strict):
     """Power by simulation: repeat the trial at candidate sizes, drawing from the simulated cohort."""
 
@@ -370,6 +380,12 @@ class Trial(_Strict):
 
     control: str = Field(description="the comparator arm (e.g. usual care)")
     primary: Endpoint
+    eligibility: list[Criterion] = Field(
+        default_factory=list,
+        max_length=20,
+        description="inclusion criteria on measures at screening; screened patients who fail any are "
+        "not enrolled (default: every patient is enrolled)",
+    )
     allocation: Allocation = Allocation()
     dropout_per_week: float = Field(
         default=0.0, ge=0, le=0.5, description="probability that a patient leaves in any week after baseline"
@@ -694,6 +710,22 @@ def _trial_errors(s: Scenario, info: Any) -> list[str]:
             f"trial.primary.followup_day: {t.primary.followup_day} must come after baseline_day "
             f"({t.primary.baseline_day})"
         )
+    for i, crit in enumerate(t.eligibility):
+        where = f"trial.eligibility.{i}"
+        if crit.measure not in _measures(info):
+            errors.append(f"{where}.measure: {crit.measure!r} is not a measure of {s.model}; "
+                          f"valid: {sorted(_measures(info))}")  # fmt: skip
+        elif s.assessments.measures is not None and crit.measure not in s.assessments.measures:
+            errors.append(f"{where}.measure: {crit.measure!r} is not in assessments.measures")
+        if crit.day not in assessed:
+            errors.append(f"{where}.day: day {crit.day} is not an assessment day; add it to assessments.days")
+        if crit.day > t.primary.baseline_day:
+            errors.append(f"{where}.day: screening on day {crit.day} comes after baseline_day "
+                          f"({t.primary.baseline_day}); screen at or before baseline")  # fmt: skip
+        if crit.at_least is None and crit.at_most is None:
+            errors.append(f"{where}: give at_least, at_most or both")
+        elif crit.at_least is not None and crit.at_most is not None and crit.at_least > crit.at_most:
+            errors.append(f"{where}: at_least ({crit.at_least:g}) is above at_most ({crit.at_most:g})")
     if t.allocation.block_size % max(len(names), 1):
         errors.append(
             f"trial.allocation.block_size: {t.allocation.block_size} is not a multiple of the "

@@ -19,17 +19,52 @@ from neurorehab.cohort.trial import TrialData, allocate, analyse, dropout_days, 
 from neurorehab.config import CompiledScenario
 from neurorehab.io.atomic import write_json_atomic
 from neurorehab.io.results import query, write_parquet
+from neurorehab.runners.shards import RunError
 
 # Stream numbers folded with the seed: allocation, drop-out and power never share numbers.
 ALLOCATION, DROPOUT, POWER = 7001, 7002, 7003
+NOT_ENROLLED = "not enrolled"  # patients.parquet's arm for a patient who failed screening
+
+
+def screen(c: CompiledScenario, out: Path) -> np.ndarray:
+    """Which simulated patients the trial enrols: those meeting every eligibility criterion on
+    its screening day (the day's last assessment under the control arm, which before any
+    treatment is every arm's: a patient's arms share its random numbers)."""
+    t = c.scenario.trial
+    assert t is not None
+    ok = np.ones(c.n_patients, bool)
+    for crit in t.eligibility:
+        rows = query(
+            out,
+            f"select patient, last(value order by minute) from daily where measure = '{crit.measure}' "
+            f"and arm = '{t.control}' and day = {int(crit.day)} group by patient",
+        ).fetchall()
+        value = np.full(c.n_patients, np.nan)
+        if rows:
+            got = np.asarray(rows, float)
+            value[got[:, 0].astype(int)] = got[:, 1]
+        low = -np.inf if crit.at_least is None else crit.at_least
+        high = np.inf if crit.at_most is None else crit.at_most
+        ok &= np.isfinite(value) & (value >= low) & (value <= high)
+    return ok
 
 
 def trial_data(c: CompiledScenario, out: Path) -> TrialData:
+    """The trial over the enrolled patients (`screen`), numbered 0..n-1 in enrolment order;
+    `TrialData.patients` holds their ids in the run."""
     s, t = c.scenario, c.scenario.trial
     assert t is not None
-    n, arms = c.n_patients, [a.name for a in s.arms]
-    ids = np.arange(n)
-    traits = c.sample_traits(ids)
+    arms = [a.name for a in s.arms]
+    ids = np.flatnonzero(screen(c, out))
+    n = len(ids)
+    if n < 2:
+        raise RunError(
+            f"only {n} of {c.n_patients} simulated patients meet the trial's eligibility criteria; "
+            "widen trial.eligibility or simulate more patients"
+        )
+    position = np.full(c.n_patients, -1)
+    position[ids] = np.arange(n)
+    traits = {k: v[ids] for k, v in c.sample_traits(np.arange(c.n_patients)).items()}
     alloc = t.allocation
     strata = strata_codes({k: traits[k] for k in alloc.strata}) if alloc.scheme == "stratified" else None
     allocated = allocate(
@@ -50,6 +85,8 @@ def trial_data(c: CompiledScenario, out: Path) -> TrialData:
     ).df()
     index = {name: i for i, name in enumerate(arms)}
     rows["a"] = rows["arm"].map(index)
+    rows["patient"] = position[rows["patient"].to_numpy()]
+    rows = rows[rows["patient"].to_numpy() >= 0]
     base = np.full((n, len(arms)), np.nan)
     follow = np.full((n, len(arms)), np.nan)
     failed_any = np.zeros((n, len(arms)), bool)
@@ -68,11 +105,13 @@ def trial_data(c: CompiledScenario, out: Path) -> TrialData:
         baseline_potential=base,
         potential=follow,
         dropout_day=drop,
-        failed=failed_any[ids, allocated],
+        failed=failed_any[np.arange(n), allocated],
         baseline_day=t.primary.baseline_day,
         followup_day=t.primary.followup_day,
         visits=visits,
         traits=traits,
+        patients=ids,
+        screened=c.n_patients,
     )
 
 
@@ -85,6 +124,7 @@ def write_trial(c: CompiledScenario, out: Path) -> dict[str, Any]:
         data, mid=t.mid, higher_is_better=t.higher_is_better, subgroups=tuple(t.subgroups), alpha=t.alpha
     )
     result["primary_measure"] = t.primary.measure
+    result["eligibility"] = [crit.model_dump(exclude_none=True) for crit in t.eligibility]
     result["allocation"] = t.allocation.model_dump()
     result["dropout_per_week"] = t.dropout_per_week
     if t.power is not None:
@@ -102,12 +142,19 @@ def write_trial(c: CompiledScenario, out: Path) -> dict[str, Any]:
             for a, name in enumerate(data.arms)
             if a != data.control
         }
+    # Every simulated patient: the enrolled with their arm, the others "not enrolled".
+    n = c.n_patients
+    arm = np.asarray([NOT_ENROLLED] * n, dtype=object)
+    arm[data.patients] = [data.arms[a] for a in data.allocated]
+    dropout = np.full(n, np.nan)
+    dropout[data.patients] = data.dropout_day
+    traits = c.sample_traits(np.arange(n))
     table = pd.DataFrame(
         {
-            "patient": np.arange(data.n, dtype=np.int32),
-            "arm": [data.arms[a] for a in data.allocated],
-            "dropout_day": data.dropout_day,
-            **{k: np.asarray(v, np.float64) for k, v in data.traits.items()},
+            "patient": np.arange(n, dtype=np.int32),
+            "arm": arm,
+            "dropout_day": dropout,
+            **{k: np.asarray(v, np.float64) for k, v in traits.items()},
         }
     )
     write_parquet(out / "patients.parquet", pa.Table.from_pandas(table, preserve_index=False))

@@ -126,6 +126,11 @@ def consort(trial: dict[str, Any]) -> bytes:
             bbox={"boxstyle": "round", "fc": "#f4f4f4", "ec": "#888"},
         )
 
+    screened = c.get("screened", c["enrolled"])
+    if screened != c["enrolled"]:
+        rules = "; ".join(_criterion(k) for k in trial.get("eligibility", []))
+        text = f"Screened n = {screened}\nnot eligible n = {screened - c['enrolled']}\n({rules})"
+        ax.text(len(arms) - 0.02, 3.95, text, ha="right", va="top", fontsize=7.5, color="#555")
     box(len(arms) / 2, 3.6, f"Enrolled (virtual patients)\nn = {c['enrolled']}")
     for i, arm in enumerate(arms):
         a, x = c["arms"][arm], i + 0.5
@@ -137,6 +142,12 @@ def consort(trial: dict[str, Any]) -> bytes:
         box(x, 1.45, lost)
         box(x, 0.45, f"Analysed\nn = {a['analysed']}")
     return png(fig)
+
+
+def _criterion(k: dict[str, Any]) -> str:
+    bounds = [f"{k['measure']} >= {k['at_least']:g}"] if k.get("at_least") is not None else []
+    bounds += [f"{k['measure']} <= {k['at_most']:g}"] if k.get("at_most") is not None else []
+    return " and ".join(bounds) + f" on day {k['day']}"
 
 
 def results_table(trial: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ INFO = register(
         params=PARAMS,
         measures=MEASURES,
         tasks=("trauma-cue", "similar-cue", "no-cue"),
-        reps_per_minute=1.0,
+        reps_per_minute=0.2,
         options={"view": (0, 2), "n_causes": (2, 16)},
         events={"trauma": Trauma, "aversive-event": AversiveEvent},
         interventions=INTERVENTIONS,
@@ -36,6 +36,7 @@ INFO = register(
                 0.0, "outcome", "modelled: nothing bad happens", "aversive outcome of a trial", 0, 2
             ),
             "reappraisal": Param(0.0, "1", "modelled", "reappraisal a trial (1: CPT's)", 0, 1),
+            "escape": Param(0.0, "1", "modelled", "within-session avoidance allowed (0: none)", 0, 1),
             "regulation_training": Param(
                 0.0, "1", "modelled", "regulation training a trial (1: mindfulness)", 0, 1
             ),

@@ -21,13 +21,25 @@ def _ctx(default: float, source: str) -> Param:
     )
 
 
-_EXPOSURE: dict[str, float | str] = {"cue_match": "cue_match", "context": "context", "outcome": 0.0}
+_EXPOSURE: dict[str, float | str] = {
+    "cue_match": "cue_match",
+    "context": "context",
+    "outcome": 0.0,
+    "escape": "escape",
+}
 
 
-def _exposure(summary: str, cue: Param, context: Param, source: str) -> Intervention:
+def _escape(default: float, source: str) -> Param:
+    return Param(default, "1", source, "within-session avoidance allowed", 0.0, 1.0)
+
+
+def _exposure(summary: str, cue: Param, context: Param, escape: Param, source: str) -> Intervention:
     """An exposure: a cue like the trauma's confronted in a context, and nothing bad happens."""
     return Intervention(
-        summary, gains=_EXPOSURE, params={"cue_match": cue, "context": context}, source=source
+        summary,
+        gains=_EXPOSURE,
+        params={"cue_match": cue, "context": context, "escape": escape},
+        source=source,
     )
 
 
@@ -37,18 +49,21 @@ INTERVENTIONS = {
         "(the cue recalled, not present; a safe, dissimilar context; nothing bad happens)",
         _cue(0.75, "illustrative: an imagined cue is less than the real one (Foa et al. 2007)"),
         _ctx(0.3, "illustrative: the therapist's office"),
+        _escape(0.5, "illustrative"),
         "Foa, Hembree & Rothbaum 2007 (prolonged exposure); Schnurr et al. 2022",
     ),
     "in-vivo-exposure": _exposure(
         "in vivo exposure: confronting real reminders in the places avoided",
         _cue(0.85, "illustrative: real reminders, not the trauma itself"),
         _ctx(0.6, "illustrative: everyday places like the trauma's"),
+        _escape(1.0, "illustrative"),
         "Foa, Hembree & Rothbaum 2007",
     ),
     "vr-exposure": _exposure(
         "virtual reality exposure: the trauma's scene rebuilt around the patient",
         _cue(0.8, "illustrative: Rothbaum et al. 2001 (Vietnam veterans)"),
         _ctx(0.7, "illustrative: a rendered trauma context"),
+        _escape(0.5, "illustrative"),
         "Rothbaum et al. 2001; Difede et al. 2007",
     ),
     "conditioning": Intervention(
@@ -85,6 +100,7 @@ INTERVENTIONS = {
         "cognitive behavioural therapy: cognitive restructuring with some graded exposure",
         gains={**_EXPOSURE, "reappraisal": "reappraisal"},
         params={
+            "escape": _escape(0.5, "illustrative"),
             "cue_match": _cue(0.5, "illustrative"),
             "context": _ctx(0.4, "illustrative"),
             "reappraisal": Param(

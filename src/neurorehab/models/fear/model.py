@@ -22,8 +22,8 @@ views of how fear is learned share everything else (`view`, a model option):
   did not predict, are given to a new cause: the fear association survives, and returns when
   time erodes the extinction cause's recency advantage (spontaneous recovery), in the trauma's
   context (renewal), or after an aversive event alone makes the fear cause recent again
-  (reinstatement). Retrieval shortly before extinction makes the fear cause the recent one, so
-  extinction trials update it (Monfils et al. 2009; Gershman et al. 2017's account).
+  (reinstatement). Gershman et al. 2017's account of retrieval-extinction (Monfils et al. 2009)
+  needs what this learner leaves out (README.md, Known limits).
 - **Rescorla-Wagner** (view 2), the baseline: one association of the cue, unlearned by
   extinction, so fear never returns (SCIENCE.md section 5).
 - **Circuit** (view 1), after Vlachos, Herry, Luthi, Aertsen & Kumar 2011 (PLoS Comput Biol
@@ -85,7 +85,9 @@ PARAMS: dict[str, Param] = {
     "outcome_sd": Param(0.2, "outcome", "modelled", "feature noise of the outcome dimension", 0.05, 2.0),
     "prior_sd": Param(1.0, "1", "modelled: a broad prior over a new cause's feature means",
                       "prior SD of a cause's feature means", 0.1, 10.0),
-    "trial_minutes": Param(1.0, "min", "modelled: one exposure trial a minute", "time between trials",
+    "trial_minutes": Param(5.0, "min", "modelled: a trial is one confrontation of the cue, about 5 "
+                           "minutes of a session (one recounting of the trauma in imaginal exposure, Foa et "
+                           "al. 2007; a laboratory trial and its interval)", "clock time of a trial",
                            0.05, 60.0),
     "similar_cue": Param(0.7, "similarity", "illustrative", "similarity of the `similar-cue` task and "
                          "of daily reminders to the trauma cue", 0.0, 1.0),
@@ -105,12 +107,13 @@ PARAMS: dict[str, Param] = {
     "arousal_gain": Param(0.5, "1", "modelled", "gain of hyperarousal on expressed fear", 0.0, 5.0),
     "appraisal_gain": Param(0.6, "1/intensity", "modelled: negative cognitions after trauma "
                             "(Ehlers & Clark 2000)", "negative appraisal added by a trauma", 0.0, 2.0),
-    "reappraisal_rate": Param(0.0008, "1/min", "calibrated: cognitive processing therapy's effect "
+    "reappraisal_rate": Param(0.0004, "1/min", "calibrated: cognitive processing therapy (12 x 60 min) gives "
+                              "a within-group CAPS-5-like effect size near 0.7 in ptsd-exposure-vs-cpt-trial "
                               "(Schnurr et al. 2022)", "outcome value and negative appraisal lost per "
                               "minute of reappraisal", 0.0, 0.2),
     "revaluation_tau_days": Param(365.0, "days", "modelled: reappraisal largely lasts",
                                   "time for a lowered outcome value to drift back", 1.0, 36500.0),
-    "regulation_rate": Param(0.0006, "1/min", "calibrated on the latent view: mindfulness (8 weeks, 5 x 30 "
+    "regulation_rate": Param(0.0004, "1/min", "calibrated on the latent view: mindfulness (8 weeks, 5 x 30 "
                              "min) g about -0.4 against waiting among patients with PTSD (SCIENCE.md "
                              "section 5: g -0.44; Hoelzel et al. 2011)",
                              "prefrontal regulation gained per minute of training", 0.0, 0.2),
@@ -354,8 +357,13 @@ class Fear(Model):
         outcome = extra["outcome"] * stimulus.intensity
         x = _observation(cue, extra["context"], present, outcome)
         exposure = present * (extra["cue_match"] > 0)
+        # Within-session avoidance (safety behaviours, cognitive avoidance): a trial of an
+        # exposure is engaged with probability 1 - escape x avoidance of what it confronts.
+        fear_now = self.expressed(params, state, cue, extra["context"])
+        avoid_now = 1.0 - jnp.exp(-params["avoidance_gain"] * fear_now)
+        engaged = (jax.random.uniform(key) >= extra["escape"] * avoid_now).astype(jnp.float32)
         state = self._learn(
-            params, state, x, modulation.plasticity, exposure + (1 - exposure) * (outcome > 0)
+            params, state, x, modulation.plasticity, exposure * engaged + (1 - exposure) * (outcome > 0)
         )
         slow = dict(state.slow)
         minutes = params["trial_minutes"]
@@ -451,12 +459,15 @@ class Fear(Model):
         _, p_day = self._expectation(params, state, one, 0.5 * one)
         s = state.slow
         avoid = 1.0 - jnp.exp(-params["avoidance_gain"] * f_sim)
+        # Item severity grows with fear and saturates (0-4 per item, the cluster's share of the
+        # scale): 1 - exp(-fear), so fear at the conditioned level (1) reads 63 % of the items.
+        day_items, sim_items = 1.0 - jnp.exp(-f_day), 1.0 - jnp.exp(-f_sim)
         clusters = jnp.stack(
             [
-                20.0 * jnp.clip(f_day, 0.0, 1.0),
+                20.0 * day_items,
                 8.0 * avoid,
-                28.0 * jnp.clip(0.5 * s["appraisal"] + 0.5 * f_day, 0.0, 1.0),
-                24.0 * jnp.clip(0.6 * s["hyper"] + 0.4 * f_sim, 0.0, 1.0),
+                28.0 * (0.5 * jnp.clip(s["appraisal"], 0.0, 1.0) + 0.5 * day_items),
+                24.0 * (0.6 * jnp.clip(s["hyper"] / HYPER_MAX, 0.0, 1.0) + 0.4 * sim_items),
             ]
         )
         k_self, k_rater = jax.random.split(key)
