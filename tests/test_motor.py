@@ -6,6 +6,8 @@ non-fitters (with Hope et al. 2019's companion statistics), and the mechanisms o
 mirror therapy, bilateral training, target coverage, and Han et al.'s post-therapy threshold.
 """
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -338,3 +340,40 @@ def test_reverse_mode_gradient_of_the_fm_ue_like_score_at_day_84():
     (grad, fd) = _in_float64(code)["alpha_use"]
     assert grad < 0  # more use-dependent drift toward used directions: a worse lesioned quadrant
     assert grad == pytest.approx(fd, rel=0.02), (grad, fd)
+
+
+# Wolf et al. 2006 (EXCITE, JAMA 296:2095), 12 months after enrolment, CIMT against usual and
+# customary care: MAL amount of use +0.43 (95 % CI 0.05 to 0.80); WMFT performance time 34 %
+# lower (12 % to 51 %). Baseline MAL amount of use 1.21 and 1.15 in the two arms.
+EXCITE_MAL_CI = (0.05, 0.80)
+EXCITE_WMFT_CI = (-51.0, -12.0)  # % ratio of WMFT time, CIMT against control
+EXCITE_BASELINE_MAL = (1.15, 1.21)
+
+
+@pytest.mark.slow
+def test_virtual_excite_reproduces_the_published_between_group_differences(tmp_path):
+    """The demo (scenarios/stroke-excite.yaml at 128 patients) is a virtual EXCITE whose cohort is
+    set from the trial's inclusion criteria and baseline only. Its true 12-month effects (the
+    mean over enrolled patients of each one's outcome under CIMT minus under control, which the
+    simulator knows) must lie inside EXCITE's published 95 % intervals, and the virtual trial's
+    own ANCOVA interval must overlap them. Right after therapy EXCITE's intervals are not in
+    SCIENCE.md; there CIMT must lead on both outcomes (as it did in EXCITE)."""
+    from importlib import resources
+
+    from neurorehab.config import parse_scenario_text
+    from neurorehab.runners import run_scenario
+
+    text = resources.files("neurorehab.scenarios").joinpath("demo.yaml").read_text()
+    out = tmp_path / "excite"
+    run_scenario(parse_scenario_text(text, "demo.yaml"), out)
+    trial = json.loads((out / "trial.json").read_text())
+    baseline = [trial["per_arm"][a]["baseline_mean"] for a in ("usual-care", "cimt")]
+    assert min(EXCITE_BASELINE_MAL) - 0.3 <= np.mean(baseline) <= max(EXCITE_BASELINE_MAL) + 0.3
+    mal = trial["comparisons"]["cimt"]
+    assert EXCITE_MAL_CI[0] <= mal["true_effect"]["mean"] <= EXCITE_MAL_CI[1]
+    assert mal["ancova"]["ci_low"] <= EXCITE_MAL_CI[1] and mal["ancova"]["ci_high"] >= EXCITE_MAL_CI[0]
+    ends = {(e["measure"], e["followup_day"]): e["comparisons"]["cimt"] for e in trial["secondary"]}
+    wmft = ends[("wmft_like", 546)]
+    assert EXCITE_WMFT_CI[0] <= wmft["true_effect"] <= EXCITE_WMFT_CI[1]
+    assert wmft["ancova"]["ci_low"] <= EXCITE_WMFT_CI[1] and wmft["ancova"]["ci_high"] >= EXCITE_WMFT_CI[0]
+    assert ends[("mal_like", 202)]["true_effect"] > 0 and ends[("wmft_like", 202)]["true_effect"] < 0

@@ -289,6 +289,26 @@ def test_patient_table_rows_replace_distributions(tmp_path):
         ({"trial.eligibility": [{"measure": "d_function", "day": 14, "at_least": 1}]}, "after baseline"),
         ({"trial.eligibility": [{"measure": "d_function", "day": 6}]}, "give at_least, at_most or both"),
         ({"trial.eligibility": [{"measure": "d_function", "day": 6, "at_least": 2, "at_most": 1}]}, "above"),
+        (
+            {"trial.secondary": [{"measure": "grip", "baseline_day": 6, "followup_day": 35}]},
+            "secondary.0.measure",
+        ),
+        (
+            {"trial.secondary": [{"measure": "d_function", "baseline_day": 6, "followup_day": 30}]},
+            "trial.secondary.0.followup_day: day 30 is not an assessment day",
+        ),
+        (
+            {"trial.secondary": [{"measure": "d_function", "baseline_day": 14, "followup_day": 7}]},
+            "trial.secondary.0.followup_day: 7 must come after baseline_day (14)",
+        ),
+        (
+            {
+                "trial.secondary": [
+                    {"measure": "d_function", "baseline_day": 6, "followup_day": 7, "scale": "x"}
+                ]
+            },
+            "scale",
+        ),
     ],
 )
 def test_bad_trial_input_is_refused_naming_the_field(change, fragment):
@@ -372,3 +392,43 @@ def test_eligibility_enrols_only_patients_meeting_every_criterion(tmp_path):
     pd.testing.assert_frame_equal(_results(full), _results(out), check_exact=True)
     assert trial["per_arm"]["rest"]["baseline_mean"] < json.loads((full / "trial.json").read_text())[
         "per_arm"]["rest"]["baseline_mean"]  # fmt: skip
+
+
+def test_secondary_outcomes_are_analysed_over_the_primary_allocation(tmp_path):
+    """A secondary outcome shares the primary's allocation and drop-out: given the primary's own
+    measure and days it reproduces the primary ANCOVA exactly, and on the log scale its effect
+    is 100 (exp(b) - 1) of statsmodels' OLS of log follow-up on arm and log baseline (the
+    analysis of log WMFT time in EXCITE, Wolf et al. 2006)."""
+    same = {"measure": "d_function", "baseline_day": 6, "followup_day": 35}
+    logged = {**same, "scale": "log"}
+    earlier = {"measure": "d_function", "baseline_day": 6, "followup_day": 21}
+    out = tmp_path / "run"
+    run_scenario(scenario(**{"trial.secondary": [same, logged, earlier]}), out)
+    trial = json.loads((out / "trial.json").read_text())
+    first, second, third = trial["secondary"]
+    assert first["comparisons"]["practice"]["ancova"] == trial["comparisons"]["practice"]["ancova"]
+    assert first["comparisons"]["practice"]["true_effect"] == pytest.approx(
+        trial["comparisons"]["practice"]["true_effect"]["mean"], rel=1e-12
+    )
+    patients = pq.read_table(out / "patients.parquet").to_pandas()
+    results = _results(out)
+    mine = results.merge(patients[["patient", "arm", "dropout_day"]], on=["patient", "arm"])
+    wide = (
+        mine[mine.measure == "d_function"]
+        .pivot_table(index=["patient", "arm", "dropout_day"], columns="day", values="value")
+        .reset_index()
+    )
+    seen = wide[wide["dropout_day"].isna() | (wide["dropout_day"] > 35)].copy()
+    seen["treated"] = (seen["arm"] == "practice").astype(int)
+    seen["lf"], seen["lb"] = np.log(seen[35]), np.log(seen[6])
+    fit = smf.ols("lf ~ treated + lb", seen).fit()
+    b, (lo, hi) = fit.params["treated"], fit.conf_int().loc["treated"]
+    got = second["comparisons"]["practice"]["ancova"]
+    assert got["effect"] == pytest.approx(100 * np.expm1(b), rel=1e-9)
+    assert got["ci_low"] == pytest.approx(100 * np.expm1(lo), rel=1e-9)
+    assert got["ci_high"] == pytest.approx(100 * np.expm1(hi), rel=1e-9)
+    rest = wide[wide["arm"] == "rest"]  # the baseline over every patient allocated to rest
+    geometric = float(np.exp(np.log(rest[6]).mean()))
+    assert second["per_arm"]["rest"]["baseline_mean"] == pytest.approx(geometric, rel=1e-9)
+    # an earlier follow-up keeps the patients who dropped out between it and the primary's day
+    assert third["comparisons"]["practice"]["n_treated"] >= first["comparisons"]["practice"]["n_treated"]

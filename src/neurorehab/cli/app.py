@@ -148,8 +148,9 @@ def demo(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("neurorehab-demo"),
     catalog: Annotated[str | None, typer.Option(help="run catalog URL")] = None,
 ) -> None:
-    """Run the bundled demo, a randomised virtual trial (CIMT against usual care after stroke, 200
-    virtual patients, about a minute), and write its analysis and report.
+    """Run the bundled demo, a randomised virtual trial (a virtual EXCITE: CIMT against usual
+    care 6 months after stroke, 128 virtual patients followed for a year, about a minute), and
+    write its analysis and report.
 
     Example: neurorehab demo --out demo-run
     """
@@ -158,7 +159,7 @@ def demo(
         from neurorehab.io.folder import read_json
 
         manifest, _ = read_json(out / "manifest.json")
-        if manifest is not None and manifest.get("name") == "demo-cimt-trial":
+        if manifest is not None and manifest.get("name") in ("demo-excite-trial", "demo-cimt-trial"):
             shutil.rmtree(out)  # a finished demo is simply run again
         _run(None, text, out, resume=(out / "run.json").exists(), catalog=catalog)
 

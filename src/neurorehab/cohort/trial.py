@@ -241,6 +241,64 @@ def analyse(
     }
 
 
+def analyse_secondary(
+    data: TrialData, *, log: bool = False, higher_is_better: bool = True, alpha: float = 0.05
+) -> dict[str, Any]:
+    """A secondary outcome: per-arm means and, for each arm against control, the ANCOVA of
+    follow-up on arm and baseline with the true (counterfactual) effect beside it. With `log`,
+    values are analysed as logs and effects reported as % ratios, 100 (exp(b) - 1): -34 means
+    follow-up 34 % lower than under control at equal baseline; means are geometric."""
+    base, follow = data.observed()
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bad = ~(base > 0) | ~((follow > 0) | np.isnan(follow))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"scale log needs positive values; patient {int(data.patients[i])} has baseline "  # type: ignore[index]
+                    f"{base[i]:g} and follow-up {follow[i]:g}"
+                )
+            base, follow = np.log(base), np.log(follow)
+            potential = np.log(data.potential)
+    else:
+        potential = data.potential
+
+    def shown(x: float) -> float | None:  # a log difference as a % ratio
+        return _f(100.0 * (math.exp(x) - 1.0)) if log else _f(x)
+
+    analysed = np.isfinite(follow)
+    per_arm = {}
+    for a, name in enumerate(data.arms):
+        mine = data.allocated == a
+        b, f = base[mine], follow[mine & analysed]
+        per_arm[name] = {
+            "baseline_mean": _f(math.exp(b.mean()) if log else b.mean()),
+            "followup_mean": (_f(math.exp(f.mean()) if log else f.mean())) if len(f) else None,
+            "analysed": len(f),
+        }
+    comparisons: dict[str, Any] = {}
+    for a, name in enumerate(data.arms):
+        if a == data.control:
+            continue
+        both = np.isin(data.allocated, (a, data.control)) & analysed
+        row: dict[str, Any] = {"n_treated": int((both & (data.allocated == a)).sum()),
+                               "n_control": int((both & (data.allocated == data.control)).sum())}  # fmt: skip
+        if min(row["n_treated"], row["n_control"]) < 2:
+            row["error"] = "fewer than two analysed patients in an arm"
+        else:
+            fit = ancova(follow[both], base[both], data.allocated[both] == a, alpha)
+            row["ancova"] = {**fit, **{k: shown(fit[k]) for k in ("effect", "ci_low", "ci_high")}}
+        true = potential[:, a] - potential[:, data.control]
+        row["true_effect"] = shown(float(np.nanmean(true)))
+        comparisons[name] = row
+    return {
+        "unit": "% ratio to control" if log else "measure's units",
+        "higher_is_better": higher_is_better,
+        "per_arm": per_arm,
+        "comparisons": comparisons,
+    }
+
+
 def _compare(
     data: TrialData,
     a: int,

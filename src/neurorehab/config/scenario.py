@@ -356,6 +356,16 @@ class Endpoint(_Strict):
     followup_day: int = Field(ge=1, le=3650, description="day of the primary follow-up assessment")
 
 
+class Secondary(Endpoint):
+    """A secondary outcome, analysed like the primary (ANCOVA of follow-up on arm and baseline)
+    over the same allocation and drop-out. `scale: log` analyses log values and reports the
+    effect as a percentage ratio (a timed test such as the WMFT, whose trials analyse log time:
+    Wolf et al. 2006)."""
+
+    higher_is_better: bool = Field(default=True, description="direction of benefit of the measure")
+    scale: Literal["raw", "log"] = Field(default="raw", description="log: effects as % ratios of values")
+
+
 class Criterion(_Strict):
     """An inclusion criterion on a measure at screening: `at_least` and/or `at_most` (both
     inclusive). A patient is enrolled when every criterion holds."""
@@ -380,6 +390,9 @@ class Trial(_Strict):
 
     control: str = Field(description="the comparator arm (e.g. usual care)")
     primary: Endpoint
+    secondary: list[Secondary] = Field(
+        default_factory=list, max_length=20, description="secondary outcomes (e.g. another measure or day)"
+    )
     eligibility: list[Criterion] = Field(
         default_factory=list,
         max_length=20,
@@ -699,17 +712,24 @@ def _trial_errors(s: Scenario, info: Any) -> list[str]:
         | set(s.assessments.days)
         | {t.day for t in s.assessments.at}
     )
-    for field in ("baseline_day", "followup_day"):
-        day = getattr(t.primary, field)
-        if day not in assessed:
+    ends = [("trial.primary", t.primary)] + [(f"trial.secondary.{i}", e) for i, e in enumerate(t.secondary)]
+    for where, end in ends:
+        if where != "trial.primary":
+            if end.measure not in _measures(info):
+                errors.append(f"{where}.measure: {end.measure!r} is not a measure of {s.model}; "
+                              f"valid: {sorted(_measures(info))}")  # fmt: skip
+            elif s.assessments.measures is not None and end.measure not in s.assessments.measures:
+                errors.append(f"{where}.measure: {end.measure!r} is not in assessments.measures")
+        for field in ("baseline_day", "followup_day"):
+            day = getattr(end, field)
+            if day not in assessed:
+                errors.append(
+                    f"{where}.{field}: day {day} is not an assessment day; add it to assessments.days"
+                )
+        if end.followup_day <= end.baseline_day:
             errors.append(
-                f"trial.primary.{field}: day {day} is not an assessment day; add it to assessments.days"
+                f"{where}.followup_day: {end.followup_day} must come after baseline_day ({end.baseline_day})"
             )
-    if t.primary.followup_day <= t.primary.baseline_day:
-        errors.append(
-            f"trial.primary.followup_day: {t.primary.followup_day} must come after baseline_day "
-            f"({t.primary.baseline_day})"
-        )
     for i, crit in enumerate(t.eligibility):
         where = f"trial.eligibility.{i}"
         if crit.measure not in _measures(info):

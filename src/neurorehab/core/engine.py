@@ -436,6 +436,8 @@ def lanes(model: Model, params: Params) -> int:
     more patients (bench/README.md: a cohort in lanes of 16 took 1.5x as long as in lanes of
     256). A batch smaller than a lane is padded to one, so one patient alone costs a lane's work.
     """
+    if model.lane_width is not None:  # the model's own measured choice
+        return int(model.lane_width)
     width = int(np.clip(LANE_BUDGET_BYTES // state_bytes(model, params), 16, 256))
     return 1 << (width.bit_length() - 1)
 

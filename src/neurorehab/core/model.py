@@ -33,11 +33,14 @@ class Model(ABC):
     it and quiet days cost nothing). `develops`: whether `init` is a costly developmental phase
     (a map formed by experience). It does not depend on the arm, so runners compute it once per
     patient draw (`core.engine.develop`) and hand it to every arm (`simulate(initial=...)`).
+    `lane_width`: patients a vmapped lane holds, where the model has measured a better width
+    than the engine's default from its state size (`core.engine.lanes`); a power of two.
     """
 
     name: str
     steps_days: ClassVar[bool] = False
     develops: ClassVar[bool] = False
+    lane_width: ClassVar[int | None] = None
 
     @abstractmethod
     def init(self, params: Params, key: Array) -> State:

@@ -15,8 +15,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from neurorehab.cohort.trial import TrialData, allocate, analyse, dropout_days, power_curve, strata_codes
+from neurorehab.cohort.trial import (
+    TrialData,
+    allocate,
+    analyse,
+    analyse_secondary,
+    dropout_days,
+    power_curve,
+    strata_codes,
+)
 from neurorehab.config import CompiledScenario
+from neurorehab.config.scenario import Endpoint
 from neurorehab.io.atomic import write_json_atomic
 from neurorehab.io.results import query, write_parquet
 from neurorehab.runners.shards import RunError
@@ -49,11 +58,13 @@ def screen(c: CompiledScenario, out: Path) -> np.ndarray:
     return ok
 
 
-def trial_data(c: CompiledScenario, out: Path) -> TrialData:
+def trial_data(c: CompiledScenario, out: Path, endpoint: Endpoint | None = None) -> TrialData:
     """The trial over the enrolled patients (`screen`), numbered 0..n-1 in enrolment order;
-    `TrialData.patients` holds their ids in the run."""
+    `TrialData.patients` holds their ids in the run. `endpoint`: an outcome other than the
+    primary, over the same allocation and drop-out."""
     s, t = c.scenario, c.scenario.trial
     assert t is not None
+    end = endpoint or t.primary
     arms = [a.name for a in s.arms]
     ids = np.flatnonzero(screen(c, out))
     n = len(ids)
@@ -81,7 +92,7 @@ def trial_data(c: CompiledScenario, out: Path) -> TrialData:
     rows = query(
         out,
         "select arm, patient, day, value, failure from daily where measure = "
-        f"'{t.primary.measure}' order by arm, patient, day, minute",
+        f"'{end.measure}' order by arm, patient, day, minute",
     ).df()
     index = {name: i for i, name in enumerate(arms)}
     rows["a"] = rows["arm"].map(index)
@@ -90,7 +101,7 @@ def trial_data(c: CompiledScenario, out: Path) -> TrialData:
     base = np.full((n, len(arms)), np.nan)
     follow = np.full((n, len(arms)), np.nan)
     failed_any = np.zeros((n, len(arms)), bool)
-    for day, target in ((t.primary.baseline_day, base), (t.primary.followup_day, follow)):
+    for day, target in ((end.baseline_day, base), (end.followup_day, follow)):
         sel = rows[rows["day"] == day]
         target[sel["patient"].to_numpy(), sel["a"].to_numpy()] = sel["value"].to_numpy()
     bad = rows[rows["failure"] != 0]
@@ -106,8 +117,8 @@ def trial_data(c: CompiledScenario, out: Path) -> TrialData:
         potential=follow,
         dropout_day=drop,
         failed=failed_any[np.arange(n), allocated],
-        baseline_day=t.primary.baseline_day,
-        followup_day=t.primary.followup_day,
+        baseline_day=end.baseline_day,
+        followup_day=end.followup_day,
         visits=visits,
         traits=traits,
         patients=ids,
@@ -124,6 +135,15 @@ def write_trial(c: CompiledScenario, out: Path) -> dict[str, Any]:
         data, mid=t.mid, higher_is_better=t.higher_is_better, subgroups=tuple(t.subgroups), alpha=t.alpha
     )
     result["primary_measure"] = t.primary.measure
+    result["secondary"] = []
+    for i, end in enumerate(t.secondary):
+        try:
+            data_i = trial_data(c, out, end)
+            log = end.scale == "log"
+            second = analyse_secondary(data_i, log=log, higher_is_better=end.higher_is_better, alpha=t.alpha)
+        except ValueError as err:
+            raise RunError(f"trial.secondary.{i} ({end.measure}): {err}") from None
+        result["secondary"].append({**end.model_dump(), **second})
     result["eligibility"] = [crit.model_dump(exclude_none=True) for crit in t.eligibility]
     result["allocation"] = t.allocation.model_dump()
     result["dropout_per_week"] = t.dropout_per_week

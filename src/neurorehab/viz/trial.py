@@ -189,4 +189,38 @@ def results_table(trial: dict[str, Any]) -> str:
             f"<p>Patients per arm needed ({html.escape(arm)}): {need} "
             f"({p['repeats']} virtual trials a size).</p>"
         )
-    return f"<table>{head}{''.join(rows)}</table>{power}"
+    return f"<table>{head}{''.join(rows)}</table>{power}{secondary_table(trial)}"
+
+
+def secondary_table(trial: dict[str, Any]) -> str:
+    """The secondary outcomes: means by arm, the ANCOVA against control and the true effect."""
+    ends = trial.get("secondary") or []
+    if not ends:
+        return ""
+    rows = []
+    for e in ends:
+        log = e["scale"] == "log"
+        means = "; ".join(
+            f"{html.escape(arm)} {m['baseline_mean']:.3g} &rarr; "
+            + (f"{m['followup_mean']:.3g}" if m["followup_mean"] is not None else "n/a")
+            for arm, m in e["per_arm"].items()
+        )
+        for arm, comp in e["comparisons"].items():
+            a = comp.get("ancova")
+            unit = " %" if log else ""
+            est = (
+                f"{a['effect']:.3g}{unit} [{a['ci_low']:.3g}, {a['ci_high']:.3g}], p = {a['p']:.3g}"
+                if a
+                else html.escape(comp.get("error", "n/a"))
+            )
+            true = "n/a" if comp["true_effect"] is None else f"{comp['true_effect']:.3g}{unit}"
+            rows.append(
+                f"<tr><td>{html.escape(e['measure'])}{' (log)' if log else ''}</td>"
+                f"<td>{e['baseline_day']} &rarr; {e['followup_day']}</td><td>{means}</td>"
+                f"<td>{html.escape(arm)}</td><td>{est}</td><td>{true}</td></tr>"
+            )
+    head = (
+        "<tr><th>secondary outcome</th><th>days</th><th>mean by arm (geometric for log)</th>"
+        "<th>arm vs control</th><th>ANCOVA (log: % ratio)</th><th>true effect</th></tr>"
+    )
+    return f"<h3>Secondary outcomes</h3><table>{head}{''.join(rows)}</table>"
