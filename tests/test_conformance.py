@@ -131,6 +131,40 @@ def test_a_padded_calendar_gives_the_same_numbers(name):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_calendar_run_in_parts_gives_the_numbers_of_one_run(name):
+    # Arms that share a run-in run it once and each goes on from its carry (the runners'
+    # `CompiledScenario.shared`): split anywhere, the parts give the whole run's numbers, bit
+    # for bit, and the failure codes of whole runs.
+    from neurorehab.core.engine import Bounds, initial_carry, split_calendar
+    from neurorehab.core.failures import after_run_in
+
+    model, info, events, cal, params, keys = _setup(name, _first_event(name))
+    whole, codes = simulate(model, params, cal, keys, events=events)
+    n = int(cal.day.shape[0])
+    for at in sorted({1, n // 2, n - 1}):
+        head, tail = split_calendar(cal, at)
+        bounds = Bounds(max(at, n - at), cal.max_trials, cal.max_days)
+        begin = initial_carry(model, params, keys)
+        first, _, carry = simulate(model, params, head, keys, events=events, resume=begin, bounds=bounds,
+                                   return_carry=True)  # fmt: skip
+        rest, rest_codes = simulate(model, params, tail, keys, events=events, resume=carry, bounds=bounds)
+        for k in info.measures:
+            joined = np.concatenate([first[k], rest[k]], axis=1)
+            np.testing.assert_array_equal(joined, whole[k], err_msg=f"{name}.{k} split at slot {at}")
+        np.testing.assert_array_equal(after_run_in(rest_codes, first), codes)
+
+
+def test_failure_codes_of_a_run_in_count_in_the_whole_run():
+    # A measure past the divergence bound in the run-in makes the whole run DIVERGED; a
+    # resumed run's own NONFINITE (its final state) stands.
+    from neurorehab.core.failures import DIVERGED, NONFINITE, OK, after_run_in
+
+    run_in = {"a": np.array([[1.0, 2e6], [1.0, np.nan], [1.0, 1.0]])}
+    codes = after_run_in(np.array([OK, OK, NONFINITE], np.int32), run_in)
+    assert codes.tolist() == [DIVERGED, OK, NONFINITE]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_other_keys_give_other_numbers(name):
     # With practice and the model's first event, a stochastic model's measures depend on the
     # key; a deterministic one's do not.

@@ -432,3 +432,20 @@ def test_secondary_outcomes_are_analysed_over_the_primary_allocation(tmp_path):
     assert second["per_arm"]["rest"]["baseline_mean"] == pytest.approx(geometric, rel=1e-9)
     # an earlier follow-up keeps the patients who dropped out between it and the primary's day
     assert third["comparisons"]["practice"]["n_treated"] >= first["comparisons"]["practice"]["n_treated"]
+
+
+def test_arms_share_their_run_in_with_the_numbers_of_whole_runs(tmp_path, monkeypatch):
+    """The arms of `trial-small` are alike until practice starts on day 7: a shard simulates that
+    run-in once and each arm goes on from it (`CompiledScenario.shared`). The results equal,
+    bit for bit, those of every arm run whole (the engine's conformance test splits every
+    model's calendar the same way)."""
+    from neurorehab.config.compile import CompiledScenario
+
+    s = scenario()
+    assert compile_scenario(s).shared > 0
+    shared = tmp_path / "shared"
+    run_scenario(s, shared)
+    monkeypatch.setattr(CompiledScenario, "shared", property(lambda self: 0))
+    whole = tmp_path / "whole"
+    run_scenario(s, whole)
+    pd.testing.assert_frame_equal(_results(shared), _results(whole), check_exact=True)

@@ -10,6 +10,7 @@ only by their protocol).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jax
@@ -31,7 +32,7 @@ from neurorehab.config.scenario import (
     varying,
 )
 from neurorehab.core import condition as condition_
-from neurorehab.core.engine import Bounds, Calendar, common_bounds
+from neurorehab.core.engine import Bounds, Calendar, common_bounds, shared_slots, split_calendar
 from neurorehab.core.model import Event, Model
 from neurorehab.core.progression import Rule
 from neurorehab.models import ModelInfo, registry
@@ -66,6 +67,26 @@ class CompiledScenario:
     def bounds(self) -> Bounds:
         """One calendar shape for every arm, so that all arms run under one compiled program."""
         return common_bounds([a.calendar for a in self.arms])
+
+    @cached_property
+    def shared(self) -> int:
+        """Leading slots every arm runs alike (`core.engine.shared_slots`: a run-in before the
+        protocols part), which a shard simulates once and every arm resumes from; 0 when there
+        is none, when an arm follows a progression rule, or when an arm would have nothing left."""
+        if any(a.rule is not None for a in self.arms):
+            return 0
+        calendars = [a.calendar for a in self.arms]
+        return min(shared_slots(calendars), min(int(c.day.shape[0]) for c in calendars) - 1)
+
+    @cached_property
+    def split_bounds(self) -> Bounds:
+        """One shape for the shared run-in and every arm's rest (`shared`): the slots of the
+        longest of them, and every arm's bounds on trials and day steps, as the whole calendars
+        would run at (a session's trial keys depend on its bound)."""
+        whole = self.bounds
+        parts = [split_calendar(a.calendar, self.shared) for a in self.arms]
+        slots = max(max(int(t.day.shape[0]) for _, t in parts), int(parts[0][0].day.shape[0]))
+        return Bounds(slots, whole.max_trials, whole.max_days)
 
     @property
     def n_patients(self) -> int:

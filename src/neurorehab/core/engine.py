@@ -122,8 +122,8 @@ def simulate_one(
     pass `max_trials` and `max_days` (static): the calendar's own are not readable from a tracer.
     """
     static, values = _prepare(model, calendar, events, event_values, max_trials, max_days, rule)
-    measures, state, _ = _run(static, params, cond_.complete(condition), values, calendar, key, ())
-    return measures, state, failure_code(measures, state)
+    measures, carry, _ = _run(static, params, cond_.complete(condition), values, calendar, key, ())
+    return measures, carry.state, failure_code(measures, carry.state)
 
 
 def snapshots_one(
@@ -210,16 +210,20 @@ def _run(
     key: Array,
     snapshot_slots: tuple[int, ...],
     initial: State | None = None,
-) -> tuple[dict[str, Array], State, tuple[Any, ...]]:
+    resume: Carry | None = None,
+) -> tuple[dict[str, Array], Carry, tuple[Any, ...]]:
     model, events, n_max, max_days, rule = static
     k_init, k_run, k_stream, k_events = _split_run_key(key)
-    state0 = model.init(params, k_init) if initial is None else initial
+    if resume is not None:
+        state0 = resume.state
+    else:
+        state0 = model.init(params, k_init) if initial is None else initial
     snap0 = tuple(model.snapshot(state0) for _ in snapshot_slots)
     zero = jnp.zeros((), jnp.float32)
-    # Dose factor, tracked measure now and at the last reassessment, reassessments so far,
-    # reason of the latest decision, repetitions and sessions done.
-    ctl0 = {"factor": zero + 1.0, "value": zero, "reference": zero, "n_reassess": zero, "reason": zero,
-            "reps": zero, "sessions": zero}  # fmt: skip
+    ctl0 = _controls()
+    tone0 = cond_.rest(condition)
+    if resume is not None:
+        tone0, ctl0 = resume.tone, resume.ctl
     shapes = jax.eval_shape(model.assess, params, state0, k_init)
     blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
@@ -337,10 +341,74 @@ def _run(
         return jax.lax.cond(xs[0].day >= 0, run_slot, skip, carry, xs)
 
     n_slots = calendar.day.shape[0]
-    (state, _, _, snaps), measures = jax.lax.scan(
-        slot_or_padding, (state0, cond_.rest(condition), ctl0, snap0), (calendar, jnp.arange(n_slots))
+    (state, tone, ctl, snaps), measures = jax.lax.scan(
+        slot_or_padding, (state0, tone0, ctl0, snap0), (calendar, jnp.arange(n_slots))
     )
-    return measures, state, snaps
+    return measures, Carry(state, tone, ctl), snaps
+
+
+def _controls() -> dict[str, Array]:
+    """The progression's controls before the first slot: dose factor, tracked measure now and at
+    the last reassessment, reassessments so far, reason of the latest decision, repetitions and
+    sessions done."""
+    zero = jnp.zeros((), jnp.float32)
+    return {"factor": zero + 1.0, "value": zero, "reference": zero, "n_reassess": zero, "reason": zero,
+            "reps": zero, "sessions": zero}  # fmt: skip
+
+
+def initial_carry(
+    model: Model,
+    params: Params,
+    keys: Array,
+    *,
+    condition: dict[str, Array] | None = None,
+    initial: Any = None,
+    chunk_size: int | None = None,
+) -> Carry:
+    """Each patient's `Carry` before the first slot: `model.init` with the key `simulate` uses
+    (or the developed states `initial`), the condition at rest, the controls at their start.
+    Resuming from it (`simulate(resume=...)`) runs a calendar in parts under the one compiled
+    program that runs each part."""
+    n = int(keys.shape[0])
+    state = develop(model, params, keys, chunk_size=chunk_size) if initial is None else initial
+    rows = {k: _rows(v, f"condition[{k!r}]", n) for k, v in cond_.complete(condition).items()}
+    tone = jax.vmap(cond_.rest)(rows)
+    ctl = {k: jnp.full((n,), v) for k, v in _controls().items()}
+    return Carry(state, jax.tree_util.tree_map(np.asarray, tone), ctl)
+
+
+class Carry(NamedTuple):
+    """Where a patient's run stands after a slot: the model's state, the condition's tone
+    (fatigue, pain, sleep pressure) and the progression's controls. `simulate(resume=...)` goes
+    on from it with the rest of a calendar (`split_calendar`), with the numbers of one run:
+    keys come from absolute times, never from a slot's position."""
+
+    state: Any
+    tone: Any
+    ctl: dict[str, Array]
+
+
+def shared_slots(calendars: Sequence[Calendar]) -> int:
+    """How many leading slots every calendar holds alike, field by field (the run-in that a
+    scenario's arms share before their protocols part): run once, then each arm from there."""
+    if len(calendars) < 2:
+        return 0
+    n = min(int(c.day.shape[0]) for c in calendars)
+    same = np.ones(n, bool)
+    first = jax.tree_util.tree_leaves(calendars[0])
+    for other in calendars[1:]:
+        for a, b in zip(first, jax.tree_util.tree_leaves(other), strict=True):
+            a, b = np.asarray(a)[:n], np.asarray(b)[:n]
+            same &= (a == b).reshape(n, -1).all(axis=1)
+    return int(np.argmin(same)) if not same.all() else n
+
+
+def split_calendar(calendar: Calendar, at: int) -> tuple[Calendar, Calendar]:
+    """The calendar's slots before `at` and from `at` on. Each slot's offline hours and day
+    steps count from the slot before it, so the tail goes on from the head's last slot."""
+    head = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[:at], calendar)
+    tail = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[at:], calendar)
+    return head, tail
 
 
 class Bounds(NamedTuple):
@@ -483,12 +551,17 @@ def _padded_chunks(n: int, size: int) -> Iterator[tuple[np.ndarray, int]]:
 
 
 @lru_cache(maxsize=64)
-def _batched(static: Static, width: int, developed: bool = False) -> Callable[..., Any]:
+def _batched(static: Static, width: int, start: str = "init") -> Callable[..., Any]:
+    """`start`: "init" (model.init), "developed" (s0 is a developed state) or "resume" (s0 is a
+    `Carry`)."""
+
     def one(
         p: Params, c: dict[str, Array], v: tuple[dict[str, Array], ...], k: Array, s0: Any, cal: Calendar
     ) -> Any:
-        measures, state, _ = _run(static, p, c, v, cal, k, (), s0 if developed else None)
-        return measures, state, failure_code(measures, state)
+        initial = s0 if start == "developed" else None
+        resume = s0 if start == "resume" else None
+        measures, carry, _ = _run(static, p, c, v, cal, k, (), initial, resume)
+        return measures, carry, failure_code(measures, carry.state)
 
     chunk = _in_lanes(jax.vmap(one, in_axes=(0, 0, 0, 0, 0, None)), width, 5)
     return jax.jit(lambda p, c, v, cal, k, s0: chunk(p, c, v, k, s0, cal))
@@ -529,6 +602,8 @@ def simulate(
     rule: Rule | None = None,
     initial: Any = None,
     bounds: Bounds | None = None,
+    resume: Carry | None = None,
+    return_carry: bool = False,
 ) -> tuple[dict[str, np.ndarray], np.ndarray] | tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Run a batch of patients (leading axis of every `params` leaf and of `keys`).
 
@@ -540,7 +615,12 @@ def simulate(
     gets a non-zero code; the others are unaffected. `initial`: the patients' initial states
     (batched, from `develop`) in place of `model.init`. `bounds`: the shape to run the calendar
     at (`common_bounds` of a scenario's arms, so that they share one compiled program); the
-    numbers and the returned slots are the calendar's own either way.
+    numbers and the returned slots are the calendar's own either way. `return_carry`: return
+    each patient's `Carry` after the last slot in place of the state; `resume`: go on from such
+    a carry (batched) with the rest of a calendar (`split_calendar`), which gives the numbers
+    of the whole calendar run at once when both parts run at the same `bounds` trials and day
+    steps (the trial keys of a session depend on the bound of its trials). The failure code of
+    a resumed run covers its own slots only.
     """
     n = int(keys.shape[0])
     for name, leaf in params.items():
@@ -570,33 +650,34 @@ def simulate(
     calendar = pad(calendar, bounds.slots)
     static = Static(cast(Hashable, model), events, bounds.max_trials, bounds.max_days, rule)  # type: ignore[arg-type]
     width = lanes(model, params)
-    developed = initial is not None
+    if resume is not None and initial is not None:
+        raise ValueError("give initial (developed states) or resume (carries), not both")
+    start = "resume" if resume is not None else "developed" if initial is not None else "init"
+    if resume is not None:
+        initial = resume
     if initial is None:
         initial = np.zeros((n,), np.float32)  # a placeholder: each lane runs model.init
     else:
         for leaf in jax.tree_util.tree_leaves(initial):
             if np.shape(leaf)[:1] != (n,):
                 raise ValueError(f"initial states have a leaf of shape {np.shape(leaf)}; expected {n} rows")
-    fn = _batched(static, width, developed)
+    fn = _batched(static, width, start)
     size = -(-min(chunk_size, n) // width) * width
     outs = []
     for idx, keep in _padded_chunks(n, size):
         take = partial(jax.tree_util.tree_map, lambda x, i=idx: x[i])
-        measures, state, codes = fn(
+        measures, carry, codes = fn(
             take(params), take(cond_rows), take(values), calendar, keys[idx], take(initial)
         )
         measures = {k: v[:, :n_slots] for k, v in measures.items()}  # the padded slots dropped
-        outs.append(
-            jax.tree_util.tree_map(
-                lambda x, k=keep: np.asarray(x)[:k], (measures, codes, state if return_state else None)
-            )
-        )
+        kept = carry if return_carry else carry.state if return_state else None
+        outs.append(jax.tree_util.tree_map(lambda x, k=keep: np.asarray(x)[:k], (measures, codes, kept)))
     measures = {k: np.concatenate([o[0][k] for o in outs]) for k in outs[0][0]}
     codes = np.concatenate([o[1] for o in outs])
-    if not return_state:
+    if not (return_state or return_carry):
         return measures, codes
-    state = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *[o[2] for o in outs])
-    return measures, codes, state
+    last = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *[o[2] for o in outs])
+    return measures, codes, last
 
 
 def _rows(value: Any, where: str, n: int) -> Array:

@@ -19,14 +19,15 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import jax
 import numpy as np
 
-from neurorehab.core.engine import Calendar, develop, simulate, snapshots_one
+from neurorehab.core.engine import Calendar, develop, initial_carry, simulate, snapshots_one, split_calendar
+from neurorehab.core.failures import after_run_in
 from neurorehab.core.model import Model
 from neurorehab.io.atomic import write_atomic
 from neurorehab.io.results import tidy_table, write_parquet
@@ -86,6 +87,33 @@ class Shard(NamedTuple):
     seconds: float
 
 
+@lru_cache(maxsize=1)
+def _run_in(text: str, inputs: str, start: int, n: int, chunk: int) -> tuple[dict[str, np.ndarray], Any]:
+    """A shard's run-in (`CompiledScenario.shared`): its measures and where each patient stands
+    after it, kept for the next job of the same patients (jobs run patients-first, so every arm
+    of a shard resumes from one run-in)."""
+    c = _compiled(text, inputs)
+    ids = np.arange(start, start + n)
+    initial = _developed(text, inputs, start, n, chunk) if type(c.model).develops else None
+    params, condition, keys = c.sample_params(ids), c.sample_condition(ids), c.sim_keys(ids)
+    # from a carry, as every arm's rest resumes: the run-in and the arms share one compiled program
+    begin = initial_carry(c.model, params, keys, condition=condition, initial=initial, chunk_size=chunk)
+    measures, _, carry = simulate(
+        c.model,
+        params,
+        split_calendar(c.arms[0].calendar, c.shared)[0],
+        keys,
+        condition=condition,
+        events=c.events,
+        event_values=c.sample_events(ids),
+        chunk_size=chunk,
+        resume=begin,
+        bounds=c.split_bounds,
+        return_carry=True,
+    )  # type: ignore[misc]
+    return measures, carry
+
+
 def compute_shard(job: Job) -> Shard:
     """Simulate one shard; return its tidy table (and snapshots) for the driver to write."""
     t = time.perf_counter()
@@ -109,19 +137,24 @@ def compute_shard(job: Job) -> Shard:
     )
     develops = type(c.model).develops
     initial = _developed(job.scenario, job.inputs, job.start, job.n, job.chunk) if develops else None
-    measures, codes = simulate(
+    run = partial(
+        simulate,
         c.model,
         params,
-        arm.calendar,
-        keys,
+        keys=keys,
         condition=condition,
         events=c.events,
         event_values=values,
         chunk_size=job.chunk,
         rule=arm.rule,
-        initial=initial,
-        bounds=c.bounds,  # every arm at one shape: one compilation for the scenario
-    )  # type: ignore[misc]
+    )
+    if c.shared:  # the run-in the arms share, once a shard; this arm goes on from it
+        run_in, carry = _run_in(job.scenario, job.inputs, job.start, job.n, job.chunk)
+        rest, codes = run(split_calendar(arm.calendar, c.shared)[1], resume=carry, bounds=c.split_bounds)  # type: ignore[misc]
+        measures = {k: np.concatenate([run_in[k], v], axis=1) for k, v in rest.items()}
+        codes = after_run_in(codes, run_in)
+    else:  # every arm at one shape: one compilation for the scenario
+        measures, codes = run(arm.calendar, initial=initial, bounds=c.bounds)  # type: ignore[misc]
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
     pictures = type(c.model).snapshot is not Model.snapshot  # the model has something to picture
     snaps = (

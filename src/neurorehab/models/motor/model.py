@@ -223,9 +223,10 @@ class Motor(Model):
     n_test: int = 64
     name: str = "motor"
     # Lanes of 128, not the 256 the state size gives: a day of daily life costs 32, 46 and 90 ms
-    # for lanes of 64, 128 and 256 patients (2 cores, 2026-12-04), so 128 costs a large cohort
-    # what 256 does a patient and halves every batch of up to 128 (a trial arm of the demo, most
-    # tests); a patient's numbers are the same bit for bit in either.
+    # for lanes of 64, 128 and 256 patients (2 cores, 2026-12-04), so 128 halves every batch of
+    # up to 128 patients (a trial arm of the demo, most tests), while 1,000 patients x 12 weeks
+    # take 44.7 s against 36.8 s at 256 (side by side, bench/README.md); a patient's numbers are
+    # the same bit for bit in either.
     lane_width: ClassVar[int] = 128
 
     # --- pieces -------------------------------------------------------------------------
