@@ -8,6 +8,7 @@ day, traits) and `trial.json` atomically.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,11 @@ def screen(c: CompiledScenario, out: Path) -> np.ndarray:
     return ok
 
 
-def trial_data(c: CompiledScenario, out: Path, endpoint: Endpoint | None = None) -> TrialData:
-    """The trial over the enrolled patients (`screen`), numbered 0..n-1 in enrolment order;
-    `TrialData.patients` holds their ids in the run. `endpoint`: an outcome other than the
-    primary, over the same allocation and drop-out."""
+def trial_data(c: CompiledScenario, out: Path) -> TrialData:
+    """The trial over the enrolled patients (`screen`), numbered 0..n-1 in enrolment order, with
+    its primary outcome; `TrialData.patients` holds their ids in the run."""
     s, t = c.scenario, c.scenario.trial
     assert t is not None
-    end = endpoint or t.primary
     arms = [a.name for a in s.arms]
     ids = np.flatnonzero(screen(c, out))
     n = len(ids)
@@ -73,8 +72,6 @@ def trial_data(c: CompiledScenario, out: Path, endpoint: Endpoint | None = None)
             f"only {n} of {c.n_patients} simulated patients meet the trial's eligibility criteria; "
             "widen trial.eligibility or simulate more patients"
         )
-    position = np.full(c.n_patients, -1)
-    position[ids] = np.arange(n)
     traits = {k: v[ids] for k, v in c.sample_traits(np.arange(c.n_patients)).items()}
     alloc = t.allocation
     strata = strata_codes({k: traits[k] for k in alloc.strata}) if alloc.scheme == "stratified" else None
@@ -89,40 +86,55 @@ def trial_data(c: CompiledScenario, out: Path, endpoint: Endpoint | None = None)
     drop = dropout_days(
         n, t.dropout_per_week, t.primary.baseline_day, np.random.default_rng([s.seed, DROPOUT])
     )
+    enrolled = TrialData(
+        arms=tuple(arms),
+        control=arms.index(t.control),
+        allocated=allocated,
+        baseline_potential=np.empty((n, 0)),
+        potential=np.empty((n, 0)),
+        dropout_day=drop,
+        failed=np.zeros(n, bool),
+        baseline_day=t.primary.baseline_day,
+        followup_day=t.primary.followup_day,
+        traits=traits,
+        patients=ids,
+        screened=c.n_patients,
+    )
+    return outcome_data(c, out, enrolled, t.primary)
+
+
+def outcome_data(c: CompiledScenario, out: Path, data: TrialData, end: Endpoint) -> TrialData:
+    """`data`'s enrolment, allocation and drop-out with the outcome `end` read from the run
+    (the primary's, or a secondary's)."""
+    n, n_arms = data.n, len(data.arms)
+    position = np.full(c.n_patients, -1)
+    position[data.patients] = np.arange(n)
     rows = query(
         out,
         "select arm, patient, day, value, failure from daily where measure = "
         f"'{end.measure}' order by arm, patient, day, minute",
     ).df()
-    index = {name: i for i, name in enumerate(arms)}
-    rows["a"] = rows["arm"].map(index)
+    rows["a"] = rows["arm"].map({name: i for i, name in enumerate(data.arms)})
     rows["patient"] = position[rows["patient"].to_numpy()]
     rows = rows[rows["patient"].to_numpy() >= 0]
-    base = np.full((n, len(arms)), np.nan)
-    follow = np.full((n, len(arms)), np.nan)
-    failed_any = np.zeros((n, len(arms)), bool)
+    base = np.full((n, n_arms), np.nan)
+    follow = np.full((n, n_arms), np.nan)
+    failed_any = np.zeros((n, n_arms), bool)
     for day, target in ((end.baseline_day, base), (end.followup_day, follow)):
         sel = rows[rows["day"] == day]
         target[sel["patient"].to_numpy(), sel["a"].to_numpy()] = sel["value"].to_numpy()
     bad = rows[rows["failure"] != 0]
     failed_any[bad["patient"].to_numpy(), bad["a"].to_numpy()] = True
     follow[failed_any] = np.nan
-    mine = rows[rows["a"].to_numpy() == allocated[rows["patient"].to_numpy()]]
-    visits = mine[["patient", "day", "value"]].reset_index(drop=True)
-    return TrialData(
-        arms=tuple(arms),
-        control=index[t.control],
-        allocated=allocated,
+    mine = rows[rows["a"].to_numpy() == data.allocated[rows["patient"].to_numpy()]]
+    return replace(
+        data,
         baseline_potential=base,
         potential=follow,
-        dropout_day=drop,
-        failed=failed_any[np.arange(n), allocated],
+        failed=failed_any[np.arange(n), data.allocated],
         baseline_day=end.baseline_day,
         followup_day=end.followup_day,
-        visits=visits,
-        traits=traits,
-        patients=ids,
-        screened=c.n_patients,
+        visits=mine[["patient", "day", "value"]].reset_index(drop=True),
     )
 
 
@@ -138,7 +150,7 @@ def write_trial(c: CompiledScenario, out: Path) -> dict[str, Any]:
     result["secondary"] = []
     for i, end in enumerate(t.secondary):
         try:
-            data_i = trial_data(c, out, end)
+            data_i = outcome_data(c, out, data, end)
             log = end.scale == "log"
             second = analyse_secondary(data_i, log=log, higher_is_better=end.higher_is_better, alpha=t.alpha)
         except ValueError as err:
