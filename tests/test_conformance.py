@@ -243,11 +243,19 @@ def _in_float64(code, timeout=900):
 def test_reverse_mode_gradients_match_central_differences(name):
     # Every parameter the model marks differentiable: jax.grad through the whole calendar (day
     # steps, events, sessions, assessments) within 2 % of a central difference.
+    # A piecewise-smooth model (weight floors, clipped gains: somatosensory's map) can have a
+    # kink inside the 1e-4 step, which spoils that difference but not the derivative; then the
+    # difference is taken again at a step of 1e-6 (float64 keeps it to about 1e-9), where it
+    # must agree. A wrong gradient disagrees at both.
     found = _in_float64(f"import json, test_conformance as t; print(json.dumps(t.gradients({name!r})))")
     assert set(found) == set(MODELS[name].differentiable)
     for param, (grad, fd) in found.items():
         assert np.isfinite(grad) and abs(grad) > 0, (param, grad, fd)
-        assert grad == pytest.approx(fd, rel=0.02), (param, grad, fd)
+        if grad != pytest.approx(fd, rel=0.02):
+            again = f"t.gradients({name!r}, rel_step=1e-6, only=[{param!r}])"
+            code = f"import json, test_conformance as t; print(json.dumps({again}))"
+            grad, fd = _in_float64(code)[param]
+            assert grad == pytest.approx(fd, rel=0.02), (param, grad, fd)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -190,7 +190,7 @@ def test_techniques_table_names_only_real_interventions():
     named = {
         n
         for how in table
-        for m in re.findall(r"interventions? ([a-z-]+)(?: and ([a-z-]+))?", how)
+        for m in re.findall(r"interventions? ([a-z0-9-]+)(?: and ([a-z0-9-]+))?", how)
         for n in m
         if n
     }

@@ -43,8 +43,8 @@ INFO = register(
         example=lambda: Somatosensory(side=8, touches=16, development=8),
         differentiable={"adult_rate": "localisation_like", "touch_sd_mm": "localisation_like"},
         techniques={
-            "sensory re-education": "interventions early-reeducation (before reinnervation) and "
-            "late-reeducation (after)",
+            "sensory re-education": "interventions early-reeducation and late-reeducation "
+            "(before reinnervation, and after)",
             "vibrotactile stimulation (sensory)": "intervention vibration (afferent drive)",
             "electrical stimulation after nerve repair": "intervention nerve-stimulation-20hz",
             "mirror viewing, visuo- and audio-tactile substitution": "intervention early-reeducation",

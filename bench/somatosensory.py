@@ -2,8 +2,9 @@
 matrix throughput (bar: at least 30 %), and `nerve-reeducation-trial` with 200 patients over
 12 months (bar: under 5 minutes on 2 cores), with the memory a patient's state takes.
 
-    python bench/somatosensory.py            # both (about 5 minutes)
-    python bench/somatosensory.py --learning # the learning step alone
+    python bench/somatosensory.py              # both (about 8 minutes)
+    python bench/somatosensory.py --processes  # and the trial again on two local processes
+    python bench/somatosensory.py --learning   # the learning step alone
 
 The learning step is one development batch (128 touches) for a lane of patients (the
 engine's lane width), vmapped as the engine runs it: skin to afferents, afferents to cortex
@@ -59,11 +60,10 @@ def learning_gflops() -> tuple[float, float, int]:
     batch = 128
 
     def step(w, key, p):
-        mask = model.mask(p, st)
         centres, points = model.touch(key, batch, jnp.asarray(SKIN.usage))
         a = model.afferents(st, model.skin_activation(p, centres, st["alive"], points), jnp.zeros(()))
-        r = model.respond(p, w * mask, jnp.ones(model.n_units), a, p["lateral_sd"], st["ref"])
-        return model.learn(w, r, a, 0.1, mask, p["latent"])
+        r = model.respond(p, w, jnp.ones(model.n_units), a, p["lateral_sd"], st["ref"])
+        return model.learn(w, r, a, 0.1, st["mask"], p["latent"])
 
     lane = jax.jit(jax.vmap(step, in_axes=(0, 0, None)))
     w = jnp.broadcast_to(state.plastic["w"], (width, *state.plastic["w"].shape))
@@ -74,7 +74,7 @@ def learning_gflops() -> tuple[float, float, int]:
     return float(flops["flops"]) / seconds / 1e9, seconds, width
 
 
-def trial_seconds(patients: int) -> float:
+def trial_seconds(patients: int, extra: tuple[str, ...] = ()) -> float:
     text = (
         (ROOT / "scenarios/nerve-reeducation-trial.yaml")
         .read_text()
@@ -84,11 +84,14 @@ def trial_seconds(patients: int) -> float:
         scenario = Path(tmp) / "trial.yaml"
         scenario.write_text(text)
         t = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "neurorehab", "run", str(scenario), "--out", str(Path(tmp) / "run")],
-            check=True,
+        done = subprocess.run(
+            [sys.executable, "-m", "neurorehab.cli", "run", str(scenario), "--out", f"{tmp}/run", *extra],
+            check=False,
             capture_output=True,
+            text=True,
         )
+        if done.returncode != 0:
+            raise SystemExit(f"neurorehab run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         return time.perf_counter() - t
 
 
@@ -96,6 +99,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--learning", action="store_true", help="the learning step only")
     ap.add_argument("--patients", type=int, default=200)
+    ap.add_argument(
+        "--processes", action="store_true", help="also run the trial on two local processes, side by side"
+    )
     a = ap.parse_args()
     peak = machine_gflops()
     rate, seconds, width = learning_gflops()
@@ -112,6 +118,9 @@ def main() -> None:
         print(
             f"nerve-reeducation-trial, {a.patients} patients x 3 arms x 12 months (neurorehab run): {t:.0f} s"
         )
+        if a.processes:
+            t = trial_seconds(a.patients, ("--executor", "processes", "--workers", "2"))
+            print(f"the same on two processes (--executor processes --workers 2): {t:.0f} s")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def test_the_developed_map_is_ordered_and_the_fingertips_magnified():
     assert (m["localisation_like"][:, 0] < 3.0).all()
     glab = SKIN.xy[SKIN.surface == 0]
     random_map = np.linalg.norm(glab[:, None] - glab[None], axis=-1).mean()  # neighbours at random
-    assert (m["scatter"][:, 0] < random_map / 3).all(), (m["scatter"][:, 0], random_map)
+    assert (m["map_scatter"][:, 0] < random_map / 3).all(), (m["map_scatter"][:, 0], random_map)
     assert (m["area_silent"][:, 0] < 0.3 * 144).all()  # 24 x 24 units of 0.25 mm^2
 
 
@@ -87,7 +87,8 @@ def test_a_lost_digit_is_taken_over_by_its_neighbours_over_months(control):
     smaller than the control's on average."""
     m, _ = run(Amputation(), {"digit": 3.0}, days=365)
     silenced = m["area_silent"][:, 2] - m["area_silent"][:, 0]
-    assert (m["area_d3"][:, 2] == 0).all() and (silenced > 5.0).all(), silenced
+    # Counts are soft (model.fields): "none" is under a twenty-fifth of a unit's 0.25 mm^2.
+    assert (m["area_d3"][:, 2] < 0.01).all() and (silenced > 5.0).all(), (m["area_d3"][:, 2], silenced)
     back = (m["area_silent"][:, 2] - m["area_silent"][:, -2]) / silenced  # by day 240
     early = (m["area_silent"][:, 2] - m["area_silent"][:, 3]) / silenced  # by day 30
     assert back.mean() > 0.5 and back.mean() > early.mean(), (back, early)
@@ -133,9 +134,9 @@ def test_crush_returns_the_map_cut_scrambles_it_in_adults_less_in_children(outco
     (localisation error under 70 % of the adults' on average at a year; the sources are
     qualitative, and in the model the children are still improving at a year)."""
     crush, adult, child, control = (outcomes[k] for k in ("crush", "adult", "child", "control"))
-    assert (np.abs(crush["scatter"][:, -1] / control["scatter"][:, -1] - 1) < 0.15).all()
+    assert (np.abs(crush["map_scatter"][:, -1] / control["map_scatter"][:, -1] - 1) < 0.15).all()
     assert (crush["localisation_like"][:, -1] < control["localisation_like"][:, -1] + 1.5).all()
-    assert (adult["scatter"][:, -1] > 1.5 * control["scatter"][:, -1]).all()
+    assert (adult["map_scatter"][:, -1] > 1.5 * control["map_scatter"][:, -1]).all()
     assert (adult["localisation_like"][:, -1] > 3.0 * adult["localisation_like"][:, 0]).all()
     child_loc, adult_loc = child["localisation_like"][:, -1].mean(), adult["localisation_like"][:, -1].mean()
     assert child_loc < 0.7 * adult_loc, (child_loc, adult_loc)
@@ -194,7 +195,7 @@ def test_the_developed_map_is_reused_and_changes_nothing():
     b, _ = simulate(MODEL, params, cal, KEYS, initial=_developed(0.0))
     # Two compiled programs (develop alone, or inside the lane) may order float32 sums
     # differently; the states agree to rounding.
-    for k in ("two_point_like", "area_median", "scatter"):
+    for k in ("two_point_like", "area_median", "map_scatter"):
         np.testing.assert_allclose(a[k], b[k], rtol=1e-3, atol=1e-3)
 
 
