@@ -7,9 +7,10 @@ Merzenich 1990; Pons et al. 1991); README.md in this folder gives the whole acco
 
 - **Touch.** A touch lands within a site's patch; each site's afferent fires by a Gaussian of
   the distance, widened by the patch's extent, times its receptors' maturity, unless blocked.
-- **Response.** Input through the arbor mask times a disinhibition gain, taken against the
-  unit's own reference input, raised to `competition` and divided by a local pool plus a
-  semi-saturation constant (Heeger 1992); then lateral excitation.
+- **Response.** Input through the weights (stored as they act within the arbors) times a
+  disinhibition gain, taken against the unit's own reference input, raised to `competition`
+  and divided by a local pool plus a semi-saturation constant (Heeger 1992); then lateral
+  excitation.
 - **Learning.** Kohonen's rule in batch form, a chain of matrix products over touches x
   afferents x units, gated by the arbors; no weight falls under `latent` (silent synapses).
 - **Arbors and growth.** A unit reaches afferents within `arbor_units` plus its grown reach
@@ -24,7 +25,7 @@ Merzenich 1990; Pons et al. 1991); README.md in this folder gives the whole acco
 - **Perception.** Place labels say where a unit's activity is felt. They drift weekly
   towards the centroid of each unit's receptive field and are taught by attended, seen touch
   (re-education).
-- **Measures.** Counts (areas, receptive fields, scatter) are soft, so they move smoothly
+- **Measures.** Counts (areas, receptive fields, map scatter) are soft, so they move smoothly
   with the weights: equal to rounding in any compiled program, and differentiable.
 
 Regrowth (`events.py`): cut or crushed afferents lose their skin and regrow after a staggered
