@@ -76,24 +76,36 @@ def run(model_name: str, n: int, steady_max: int) -> dict:
     }
 
 
+def best(fn, *args, repeats=5):
+    """The fastest of `repeats` calls of `fn(*args)` in seconds, after one call to compile
+    (other benches import it: `from cohort import best`)."""
+    import jax
+
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def matmul_gflops(m: int = 2048) -> float:
+    """This machine's float32 matrix throughput: the best m x m x m product, in GFLOP/s."""
+    import jax
+    import jax.numpy as jnp
+
+    a = jax.random.normal(jax.random.key(0), (m, m), jnp.float32)
+    return 2 * m**3 / best(jax.jit(lambda x: x @ x), a) / 1e9
+
+
 def limit() -> dict:
     import jax
     import jax.numpy as jnp
 
     from neurorehab.models.motor import Motor
 
-    def best(fn, *args, repeats=5):
-        jax.block_until_ready(fn(*args))
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            times.append(time.perf_counter() - t)
-        return min(times)
-
-    m = 2048
-    a = jax.random.normal(jax.random.key(0), (m, m), jnp.float32)
-    matmul_flops = 2 * m**3 / best(jax.jit(lambda x: x @ x), a)
+    matmul_flops = matmul_gflops() * 1e9
     big = jnp.ones(64 * 2**20, jnp.float32)  # 256 MiB
     copy = jax.jit(lambda x: x * 1.0001)
     bandwidth = 2 * big.nbytes / best(copy, big)  # read + write

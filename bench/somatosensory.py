@@ -25,7 +25,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+from cohort import best, matmul_gflops  # bench/ is the script's folder, on sys.path
 
 from neurorehab.core.engine import lanes, state_bytes
 from neurorehab.models import default_params
@@ -33,22 +33,6 @@ from neurorehab.models.somatosensory import INFO, Somatosensory
 from neurorehab.models.somatosensory.skin import SKIN
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _best(fn, *args, repeats: int = 7) -> float:
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-def machine_gflops(n: int = 2048) -> float:
-    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
-    f = jax.jit(lambda x, y: x @ y)
-    return 2 * n**3 / _best(f, a, a) / 1e9
 
 
 def learning_gflops() -> tuple[float, float, int]:
@@ -70,7 +54,7 @@ def learning_gflops() -> tuple[float, float, int]:
     keys = jax.random.split(jax.random.key(1), width)
     flops = lane.lower(w, keys, params).compile().cost_analysis()
     flops = flops[0] if isinstance(flops, list) else flops
-    seconds = _best(lane, w, keys, params)
+    seconds = best(lane, w, keys, params, repeats=7)
     return float(flops["flops"]) / seconds / 1e9, seconds, width
 
 
@@ -103,7 +87,7 @@ def main() -> None:
         "--processes", action="store_true", help="also run the trial on two local processes, side by side"
     )
     a = ap.parse_args()
-    peak = machine_gflops()
+    peak = matmul_gflops()
     rate, seconds, width = learning_gflops()
     print(
         f"machine float32 matmul: {peak:.0f} GFLOP/s; map learning (a lane of {width} patients, 128 "
