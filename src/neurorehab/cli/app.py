@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -31,6 +28,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from neurorehab.cli import patient as _patient
+from neurorehab.cli.common import UserError, _plain_errors, err_console, out_console
+
 if TYPE_CHECKING:
     from neurorehab.core.spec import Param
 
@@ -41,38 +41,12 @@ app = typer.Typer(
     "  neurorehab demo --out demo-run\n\n"
     "  neurorehab validate scenarios/pathway-practice.yaml\n\n"
     "  neurorehab run scenarios/spines-training.yaml --out runs/spines\n\n"
-    "  neurorehab report runs/spines",
+    "  neurorehab report runs/spines\n\n"
+    "  neurorehab recommend examples/stroke-patient.csv --minutes-per-week 100",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out_console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed plainly, exit code 2."""
-
-
-@contextmanager
-def _plain_errors() -> Iterator[None]:
-    from neurorehab.config import ScenarioError
-    from neurorehab.runners import RunError
-    from neurorehab.viz.report import ReportError
-
-    try:
-        yield
-    except ScenarioError as err:
-        err_console.print(f"[bold red]error[/] in {escape(err.source)}:", highlight=False)
-        for line in err.lines:
-            err_console.print(f"  - {line}", highlight=False, markup=False)
-        raise typer.Exit(2) from None
-    except (RunError, ReportError, UserError) as err:
-        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted; shards already written are kept: run again with --resume")
-        raise typer.Exit(130) from None
 
 
 def _run(
@@ -374,6 +348,11 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run's output folder")
 
     with _plain_errors():
         out_console.print(str(build_report(run_dir)))
+
+
+for _command in (_patient.fit, _patient.forecast, _patient.recommend):
+    app.command()(_command)
+app.command("train-estimator")(_patient.train_estimator)
 
 
 def main() -> None:

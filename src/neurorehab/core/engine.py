@@ -604,6 +604,7 @@ def simulate(
     bounds: Bounds | None = None,
     resume: Carry | None = None,
     return_carry: bool = False,
+    lane_width: int | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray] | tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Run a batch of patients (leading axis of every `params` leaf and of `keys`).
 
@@ -620,7 +621,10 @@ def simulate(
     a carry (batched) with the rest of a calendar (`split_calendar`), which gives the numbers
     of the whole calendar run at once when both parts run at the same `bounds` trials and day
     steps (the trial keys of a session depend on the bound of its trials). The failure code of
-    a resumed run covers its own slots only.
+    a resumed run covers its own slots only. `lane_width`: patients a lane holds in place of
+    `lanes(model, params)` (a power of two), for a small batch that would otherwise be padded
+    to a wide lane; a caller that sets it keeps it fixed, since XLA may round a patient's
+    numbers differently in another width.
     """
     n = int(keys.shape[0])
     for name, leaf in params.items():
@@ -649,7 +653,9 @@ def simulate(
                          f"{calendar.max_days} day steps)")  # fmt: skip
     calendar = pad(calendar, bounds.slots)
     static = Static(cast(Hashable, model), events, bounds.max_trials, bounds.max_days, rule)  # type: ignore[arg-type]
-    width = lanes(model, params)
+    width = lanes(model, params) if lane_width is None else int(lane_width)
+    if width < 1 or width & (width - 1):
+        raise ValueError(f"lane_width must be a power of two, got {lane_width!r}")
     if resume is not None and initial is not None:
         raise ValueError("give initial (developed states) or resume (carries), not both")
     start = "resume" if resume is not None else "developed" if initial is not None else "init"

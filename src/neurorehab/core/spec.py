@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,66 @@ class Measure:
 
     unit: str
     doc: str
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A clinical-style instrument a patient's history may hold, read as one of the model's
+    measures (simulated scores are "-like": the model's, never the real instrument's).
+
+    `noise_sd`: the measurement error of one administration, in the measure's unit, added to
+    the model's noise-free score when simulating what a clinician would record; `low`/`high`:
+    the valid score range (scores are clipped to it, and imported scores outside it are
+    refused); `aliases`: the names and codes an import accepts for it (CSV `instrument`
+    column, FHIR `Observation.code`), compared case-blind; `higher_is_better`: which end of
+    the range is healthy (impairment is the distance from it).
+    """
+
+    measure: str
+    noise_sd: float
+    low: float
+    high: float
+    source: str
+    aliases: tuple[str, ...] = ()
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A candidate plan: its protocol blocks in scenario syntax, run one after another from
+    the day after the fitting window (a block's `start_day` is set then; what a week asks of
+    the patient follows from the blocks and the model's pace), the mechanism it works through,
+    and a one-line summary (plain words)."""
+
+    protocol: tuple[dict[str, Any], ...]
+    mechanism: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """How one patient of this model is fitted and forecast (the fitting issue's declaration).
+
+    `prior`: the fitted quantities in scenario syntax (a model parameter, or EVENT.param of an
+    event in `history`) -> a distribution (dict as in a scenario's `patients.params`); their
+    joint draw is the prior the estimator learns against. `history`: the scenario fragment
+    every patient shares (model_options, events, fixed patients.params, the usual care of the
+    fitting window as `protocol`); `onset_day`: the scenario day of the injury (day 0 since
+    onset). `window_days`: the estimator reads assessments up to this many days after onset;
+    later ones are what a forecast is checked against. `horizon_days`: forecasts run this far
+    after onset. `plans`: the plan library. `primary`: the instrument a recommendation
+    maximises and milestones use; `milestone`: its default target score; `grid_step`: days
+    between the estimator's grid days in the window (assessments snap to the nearest).
+    """
+
+    prior: dict[str, dict[str, Any]]
+    history: dict[str, Any]
+    instruments: dict[str, Instrument]
+    onset_day: int
+    window_days: int
+    horizon_days: int
+    plans: dict[str, Plan]
+    primary: str
+    milestone: float
+    source: str = ""
+    grid_step: int = 1

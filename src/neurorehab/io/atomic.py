@@ -38,3 +38,10 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    def write(p: Path) -> None:
+        p.write_bytes(data)
+
+    write_atomic(path, write)

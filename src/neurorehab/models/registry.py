@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from neurorehab.core.model import Event, Model
-from neurorehab.core.spec import Measure, Param
+from neurorehab.core.spec import FitSpec, Measure, Param
 from neurorehab.models.interventions import INTERVENTIONS, Intervention
 from neurorehab.models.views import RunView
 
@@ -52,7 +52,8 @@ class ModelInfo:
     gradient with respect to it is checked (conformance table); doc: one line of where the
     model's page is; stochastic: False when the model draws no random numbers (its measures
     do not depend on the key); techniques: rehabilitation techniques the model's own
-    interventions express (technique -> how), added to `neurorehab list techniques`.
+    interventions express (technique -> how), added to `neurorehab list techniques`; fit: how
+    one patient is fitted and forecast (`core.spec.FitSpec`; None: the model cannot be fitted).
     """
 
     name: str
@@ -74,6 +75,7 @@ class ModelInfo:
     stochastic: bool = True
     techniques: dict[str, str] = field(default_factory=dict)
     doc: str = ""
+    fit: FitSpec | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -99,8 +101,35 @@ class ModelInfo:
                 problems.append(
                     f"{kind} {clash} are the engine's own (the patient's condition or generic gains)"
                 )
+        if self.fit is not None:
+            problems += self._fit_problems(self.fit)
         if problems:
             raise ValueError(f"model {self.name!r}: " + "; ".join(problems))
+
+    def _fit_problems(self, fit: FitSpec) -> list[str]:
+        """A fit declaration that names what the model lacks."""
+        problems = []
+        for name, ins in fit.instruments.items():
+            if ins.measure not in self.measures:
+                problems.append(f"fit instrument {name!r} reads {ins.measure!r}, not a declared measure")
+        if fit.primary not in fit.instruments:
+            problems.append(
+                f"fit primary {fit.primary!r} is not one of its instruments {sorted(fit.instruments)}"
+            )
+        events = fit.history.get("events", [])
+        labels = {
+            f"{e['name']}.{k}": spec
+            for e in events if isinstance(e, dict) and e.get("kind") in self.events
+            for k, spec in self.events[e["kind"]].params.items()
+        }  # fmt: skip
+        for name in fit.prior:
+            if name not in self.params and name not in labels:
+                problems.append(
+                    f"fit prior {name!r} is neither a parameter nor EVENT.param of a history event"
+                )
+        if not 0 < fit.window_days < fit.horizon_days:
+            problems.append(f"fit window {fit.window_days} d must lie in (0, horizon {fit.horizon_days} d)")
+        return problems
 
     def available_interventions(self) -> dict[str, Intervention]:
         """Every intervention a scenario of this model may use: the model's own, and the

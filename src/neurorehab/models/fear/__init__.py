@@ -2,6 +2,7 @@
 
 from neurorehab.core.spec import Param
 from neurorehab.models.fear.events import AversiveEvent, Trauma
+from neurorehab.models.fear.fit import FIT
 from neurorehab.models.fear.interventions import INTERVENTIONS
 from neurorehab.models.fear.model import GBN, GMNN, MEASURES, PARAMS, VLACHOS, Fear
 from neurorehab.models.registry import ModelInfo, register
@@ -63,6 +64,7 @@ INFO = register(
             "sleep after exposure": "evening sessions (hour) and patients.condition sleep",
         },
         doc="src/neurorehab/models/fear/README.md",
+        fit=FIT,
     )
 )
 

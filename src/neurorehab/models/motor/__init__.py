@@ -8,6 +8,7 @@ from neurorehab.models.motor.analyses import (
     proportional_recovery,
 )
 from neurorehab.models.motor.events import Diffuse, FocalLesion
+from neurorehab.models.motor.fit import FIT
 from neurorehab.models.motor.interventions import INTERVENTIONS
 from neurorehab.models.motor.model import MEASURES, PARAMS, Motor
 from neurorehab.models.registry import ModelInfo, register
@@ -63,6 +64,7 @@ INFO = register(
             "bilateral training": "intervention bilateral-training (parameter callosal_gain)",
         },
         doc="src/neurorehab/models/motor/README.md",
+        fit=FIT,
     )
 )
 
