@@ -161,7 +161,7 @@ TECHNIQUES: dict[str, str] = {
     ),
     "motor imagery": "intervention motor-imagery",
     "action observation": "intervention motor-imagery (same substrate: drive without movement)",
-    "sensory re-education": "out of scope until the somatosensory (nerve injury) model exists",
+    "sensory re-education": "a model's own interventions, in models of the hand's map (see the model rows)",
     "vibrotactile stimulation": "intervention vibrotactile (priming of plasticity; parameter priming)",
     "electrical stimulation": (
         "intervention electrical-stimulation (priming of plasticity; parameter priming)"
