@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -178,6 +179,24 @@ def _forecasts(info: Any, post: Any, plans: list[str] | None, draws: int, seed: 
         )
 
 
+def _export(out: Path, info: Any, hist: Any, fcs: dict[str, Any], milestone: float) -> list[Path]:
+    """forecast.csv and forecast.fhir.json (RiskAssessments for `milestone`) in `out`."""
+    from neurorehab.io.forecasts import forecast_csv, risk_assessments
+
+    spec = info.fit
+    fhir = risk_assessments(
+        fcs,
+        patient=hist.patient,
+        model=info.name,
+        primary=spec.primary,
+        milestone=milestone,
+        horizon=spec.horizon_days,
+        onset=hist.onset,
+        higher_is_better=spec.instruments[spec.primary].higher_is_better,
+    )
+    return [_write(out, "forecast.csv", forecast_csv(fcs)), _write(out, "forecast.fhir.json", fhir)]
+
+
 def _plans(text: str | None, info: Any) -> list[str] | None:
     if text is None:
         return None
@@ -213,8 +232,6 @@ def forecast(
 
       neurorehab forecast history.csv --out forecasts/P-042
     """
-    from neurorehab.io.forecasts import forecast_csv, risk_assessments
-
     with _plain_errors():
         info, hist, (post, _est) = _fit(history, model, patient, onset, estimator, 1000, seed)
         fcs = _forecasts(info, post, _plans(plans, info), draws, seed)
@@ -226,8 +243,6 @@ def forecast(
         for plan, f in fcs.items():
             col = int(abs(f.days - spec.horizon_days).argmin())
             x = f.recorded[spec.primary][:, col]
-            import numpy as np
-
             t.add_row(
                 plan,
                 f"{np.median(x):.1f}",
@@ -236,18 +251,8 @@ def forecast(
             )
         out_console.print(t)
         if out is not None:
-            out_console.print(str(_write(out, "forecast.csv", forecast_csv(fcs))), soft_wrap=True)
-            fhir = risk_assessments(
-                fcs,
-                patient=hist.patient,
-                model=info.name,
-                primary=spec.primary,
-                milestone=spec.milestone,
-                horizon=spec.horizon_days,
-                onset=hist.onset,
-                higher_is_better=ins.higher_is_better,
-            )
-            out_console.print(str(_write(out, "forecast.fhir.json", fhir)), soft_wrap=True)
+            for path in _export(out, info, hist, fcs, spec.milestone):
+                out_console.print(str(path), soft_wrap=True)
 
 
 def recommend(
@@ -288,7 +293,7 @@ def recommend(
     with _plain_errors():
         if objective not in ("outcome", "milestone"):
             raise UserError(f"--objective {objective!r}: use outcome or milestone")
-        info, hist, (post, est) = _fit(history, model, patient, onset, estimator, 1000, seed)
+        info, hist, (post, _est) = _fit(history, model, patient, onset, estimator, 1000, seed)
         fcs = _forecasts(info, post, None, draws, seed)
         rec = choose(
             info,
@@ -301,7 +306,6 @@ def recommend(
         for r in rec.reasons:
             out_console.print(f"  - {escape(r)}")
         if out is not None:
-            from neurorehab.io.forecasts import forecast_csv, risk_assessments
             from neurorehab.viz.patient import build_patient_report
 
             spec = info.fit
@@ -321,22 +325,7 @@ def recommend(
                 "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             _write(out, "recommendation.json", json.dumps(doc, indent=1, default=str))
-            _write(out, "forecast.csv", forecast_csv(fcs))
-            ins = spec.instruments[spec.primary]
-            _write(
-                out,
-                "forecast.fhir.json",
-                risk_assessments(
-                    fcs,
-                    patient=hist.patient,
-                    model=info.name,
-                    primary=spec.primary,
-                    milestone=rec.milestone,
-                    horizon=spec.horizon_days,
-                    onset=hist.onset,
-                    higher_is_better=ins.higher_is_better,
-                ),
-            )
+            _export(out, info, hist, fcs, rec.milestone)
             page = build_patient_report(
                 out / "patient.html",
                 model=info.name,
@@ -346,8 +335,6 @@ def recommend(
                 recommendation=rec,
                 primary=spec.primary,
                 window=spec.window_days,
-                low=est.low,
-                high=est.high,
             )
             out_console.print(str(page), soft_wrap=True)
 
@@ -368,7 +355,7 @@ def train_estimator(
 ) -> None:
     """Train a model's amortised posterior estimator (minutes; done once per model version).
 
-    Example: neurorehab train-estimator motor --out my-estimator
+    Example: neurorehab train-estimator MODEL --out my-estimator
     """
     from neurorehab.fitting.npe import Training
     from neurorehab.models import registry

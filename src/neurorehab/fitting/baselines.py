@@ -1,7 +1,8 @@
 """Two published ways to forecast a patient's recovery, beside the model's forecast.
 
-Both work on impairment: the distance of a score from the healthy end of its range (for the
-FM-UE 66 - score), so they serve any instrument that declares its range and healthy end.
+Both work on impairment: the distance of a score from the healthy end of its range (for an
+instrument scored 0-66 with 66 healthy, 66 - score), so they serve any instrument that declares
+its range and healthy end.
 
 - The proportional recovery rule (Prabhakaran et al. 2008, Neurorehabil Neural Repair 22:64;
   Winters et al. 2015): a patient regains 70 % of the initial impairment, so the outcome is

@@ -119,15 +119,6 @@ class Estimator:
             jnp.asarray(self.high),
         )
 
-    def log_prob(self, theta: ArrayLike, records: ArrayLike) -> Array:
-        """Log posterior density of [patients, parameters] in the unconstrained, standardised
-        scale (the training loss), for diagnostics."""
-        z = (
-            _forward(jnp.asarray(theta), jnp.asarray(self.low), jnp.asarray(self.high)) - self.mean
-        ) / self.sd
-        x = encode(self.grid, jnp.asarray(records, jnp.float32))
-        return jax.vmap(lambda zi, xi: self.flow.log_prob(zi, condition=xi))(z, x)
-
     def save(self, folder: Path, write: Callable[[Path, bytes], None]) -> None:
         """The flow's weights (`flow.eqx`) and everything to rebuild it (`estimator.json`),
         each through `write` (an atomic writer: the caller's I/O layer)."""

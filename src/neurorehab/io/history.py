@@ -6,7 +6,7 @@ resource path) so that every error and note can point at it. Dates become days s
 
 CSV, one row per record, a header naming the columns:
   patient            the patient's id (optional when the file holds one patient)
-  instrument         an instrument or alias (e.g. FM-UE, fugl-meyer upper extremity)
+  instrument         an instrument the model declares, or one of its aliases
   score              the score, within the instrument's range
   days_since_onset   days since onset, or give `date` (YYYY-MM-DD) and the onset
                      (column `onset_date` on any row, or `onset=`)
@@ -70,9 +70,6 @@ class History:
     assessments: tuple[Assessment, ...]
     sessions: tuple[Session, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def instruments(self) -> list[str]:
-        return sorted({a.instrument for a in self.assessments})
 
 
 def _alias_table(instruments: dict[str, Instrument]) -> dict[str, str]:

@@ -15,7 +15,7 @@ usual care (the plan library's first plan) to the horizon:
   against the proportional recovery rule and the mixture of recovery curves (from the same
   early scores).
 Records come in two patterns: "clinic", the primary instrument at the middle and the end of
-the window (for `motor`, days 7 and 14: the issue's weeks 1-2), and "random", the training's
+the window (for a 14-day window, days 7 and 14: the fitting issue's weeks 1-2), and "random", the training's
 own pattern (each instrument's days kept at a random share). `depart` sets model parameters of
 the truth apart from the fit's declaration: a documented misspecification, whose cost the
 result shows.

@@ -64,7 +64,7 @@ def forecast_figure(
     return _png(fig)
 
 
-def posterior_figure(names: tuple[str, ...], draws: np.ndarray, low: np.ndarray, high: np.ndarray) -> bytes:
+def posterior_figure(names: tuple[str, ...], draws: np.ndarray) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,8 +89,6 @@ def build_patient_report(
     recommendation: Any,
     primary: str,
     window: int,
-    low: np.ndarray,
-    high: np.ndarray,
 ) -> Path:
     e = html.escape
     parts = [
@@ -134,7 +132,7 @@ def build_patient_report(
         for r in posterior.summary()
     )
     parts.append(f"<table><tr><th>quantity</th><th>median</th><th>5 %</th><th>95 %</th></tr>{srows}</table>")
-    parts.append(_img(posterior_figure(posterior.names, posterior.draws, low, high), "posterior"))
+    parts.append(_img(posterior_figure(posterior.names, posterior.draws), "posterior"))
     parts.append("<h2>Forecasts</h2>")
     parts.append(_img(forecast_figure(history, forecasts, primary, window, recommendation.plan), "forecast"))
     if posterior.record.later:
