@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from neurorehab.cli import patient as _patient
+from neurorehab.cli import web as _web
 from neurorehab.cli.common import UserError, _plain_errors, err_console, out_console
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ app = typer.Typer(
     "  neurorehab validate scenarios/pathway-practice.yaml\n\n"
     "  neurorehab run scenarios/spines-training.yaml --out runs/spines\n\n"
     "  neurorehab report runs/spines\n\n"
-    "  neurorehab recommend examples/stroke-patient.csv --minutes-per-week 100",
+    "  neurorehab recommend examples/stroke-patient.csv --minutes-per-week 100\n\n"
+    "  neurorehab serve --demo",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -353,6 +355,8 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run's output folder")
 for _command in (_patient.fit, _patient.forecast, _patient.recommend):
     app.command()(_command)
 app.command("train-estimator")(_patient.train_estimator)
+app.command()(_web.serve)
+app.add_typer(_web.db_app, name="db")
 
 
 def main() -> None:

@@ -112,6 +112,20 @@ def read_history(
         raw = read_bytes(path, MAX_HISTORY_BYTES, "history file")
     except InputError as err:
         raise HistoryError(err.lines, source) from None
+    return parse_history(raw, instruments, source=source, patient=patient, onset=onset)
+
+
+def parse_history(
+    raw: bytes,
+    instruments: dict[str, Instrument],
+    *,
+    source: str = "upload",
+    patient: str | None = None,
+    onset: date | None = None,
+) -> History:
+    """The bytes of a CSV or FHIR history (an upload) -> History; `source` names it in errors."""
+    if len(raw) > MAX_HISTORY_BYTES:
+        raise HistoryError([f"{len(raw):,} bytes: at most {MAX_HISTORY_BYTES:,}"], source)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -151,6 +152,7 @@ class ModelInfo:
 
 _REGISTRY: dict[str, ModelInfo] = {}
 _loaded = False
+_loading = threading.RLock()  # a server's threads ask at once: one loads, the others wait for it
 
 
 def register(info: ModelInfo) -> ModelInfo:
@@ -167,11 +169,25 @@ def register(info: ModelInfo) -> ModelInfo:
     return info
 
 
+_in_progress = False
+
+
 def _load() -> None:
-    global _loaded
+    global _loaded, _in_progress
     if _loaded:
         return
-    _loaded = True
+    with _loading:
+        if _loaded or _in_progress:  # loaded meanwhile, or asked again by a model being imported
+            return
+        _in_progress = True
+        try:
+            _import_all()
+            _loaded = True
+        finally:
+            _in_progress = False
+
+
+def _import_all() -> None:
     import neurorehab.models as package
 
     for found in pkgutil.iter_modules(package.__path__):
