@@ -94,6 +94,20 @@ def test_estimator_matches_the_exact_posterior(conjugate):
         assert abs(d.std() / sd - 1) < 0.25, (d.std(), sd)
 
 
+def test_a_saved_estimator_loads_back_exactly(conjugate, tmp_path):
+    """save/load round trip: the loaded estimator draws exactly what the trained one draws."""
+    from neurorehab.fitting.npe import Estimator
+    from neurorehab.io.atomic import write_bytes_atomic
+
+    conjugate.save(tmp_path, write_bytes_atomic)
+    back = Estimator.load(tmp_path)
+    x = np.array([[[2.0, np.nan, 3.0]]])
+    a = np.asarray(conjugate.sample(jax.random.key(3), x, 500))
+    b = np.asarray(back.sample(jax.random.key(3), x, 500))
+    np.testing.assert_array_equal(a, b)
+    assert back.names == conjugate.names and back.grid == conjugate.grid
+
+
 def test_estimator_ranks_are_uniform(conjugate):
     rng = np.random.default_rng(7)
     truth = rng.uniform(0, 1, (300, 1))

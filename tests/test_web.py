@@ -678,3 +678,23 @@ def test_changing_a_password_needs_the_current_one_and_ends_other_sessions(clini
     with app.state.sessions() as db:
         actions = set(db.scalars(select(Audit.action).where(Audit.action.like("password-%"))))
     assert actions == {"password-changed", "password-change-failed"}
+
+
+def test_each_block_runs_on_its_own_sessions_a_week():
+    """A plan's blocks keep their sessions a week within the programme's weekdays (motor's
+    cimt plan: 2 weeks of daily CIMT, then usual care 5 days a week)."""
+    from neurorehab.models.registry import get
+    from neurorehab.web.clinic import exercises_on, model_fit, weekdays_for
+
+    fit = model_fit(get("motor"))
+    monday = date(2026, 11, 30)
+    prog = Programme(plan="cimt", start=monday, weekdays=weekdays_for(7), dose=1.0)
+    first = [len(exercises_on(fit, prog, monday + timedelta(days=k))) for k in range(14)]
+    later = [len(exercises_on(fit, prog, monday + timedelta(days=k))) for k in range(14, 28)]
+    assert sum(first) == 14 and sum(later) == 10
+    assert [exercises_on(fit, prog, monday + timedelta(days=k))[0].name for k in (0, 14)] == [
+        "cimt",
+        "task-practice",
+    ]
+    three = Programme(plan="usual-care", start=monday, weekdays="MO,WE,FR", dose=1.0)
+    assert sum(len(exercises_on(fit, three, monday + timedelta(days=k))) for k in range(7)) == 3

@@ -68,11 +68,17 @@ def block_on(fit: FitSpec, programme: Programme, day: date) -> tuple[int, dict[s
 
 
 def exercises_on(fit: FitSpec, programme: Programme, day: date) -> list[Exercise]:
-    """What the programme asks on `day`: nothing on a day off or outside the plan's blocks."""
+    """What the programme asks on `day`: nothing on a day off or outside the plan's blocks. A
+    block of N sessions a week runs on the first N of the programme's weekdays (a plan of 7
+    a week, then 5, runs every day, then Monday to Friday by default)."""
     found = block_on(fit, programme, day)
-    if found is None or WEEKDAYS[day.weekday()] not in programme.weekdays.split(","):
+    if found is None:
         return []
     i, b = found
+    # a block asks its own sessions a week: the first that many of the programme's weekdays
+    days = [d for d in WEEKDAYS if d in programme.weekdays.split(",")][: int(b["sessions_per_week"])]
+    if WEEKDAYS[day.weekday()] not in days:
+        return []
     if "repetitions" in b:
         amount, unit = float(round(float(b["repetitions"]) * programme.dose)), "repetitions"
     else:

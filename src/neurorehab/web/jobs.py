@@ -185,6 +185,7 @@ def summarise(fit: Any, posterior: Any, forecasts: dict[str, Any], rec: Any, cur
     return {
         "made": date.today().isoformat(),
         "instrument": fit.primary,
+        "plans_from_day": fit.window_days + 1,  # each plan is simulated from the window's end
         "days": _r(first.days),
         "current_plan": current if current in forecasts else None,
         "plans": plans,
