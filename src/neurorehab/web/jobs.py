@@ -73,6 +73,8 @@ class Jobs:
             programme = db.scalar(
                 select(Programme).where(Programme.patient_id == patient.id, Programme.active.is_(True))
             )
+            if programme is not None:
+                db.expunge(programme)  # read after the session closes
             limits = Limits(patient.minutes_per_week, patient.sessions_per_week, patient.pain_limit, None)
             model, history = patient.model, history_of(patient, rows)
         t0 = time.perf_counter()
@@ -92,7 +94,9 @@ class Jobs:
                 self._progress(job_id, 0.1 + 0.85 * done / max(total, 1), f"forecasting ({done}/{total})")
 
             forecasts = forecast(info, posterior, plans, draws=self.draws, seed=job_id, progress=tick)
-            rec = recommend(info, forecasts, limits)
+            goal = (programme.milestones or [None])[0] if programme else None
+            # the clinician's first milestone, where set, is the one a recommendation weighs
+            rec = recommend(info, forecasts, limits, milestone=float(goal["score"]) if goal else None)
             result = summarise(fit, posterior, forecasts, rec, programme.plan if programme else None)
             result["run"] = {  # what reproduces it: the same history, seed, draws and versions
                 "seed": job_id,
