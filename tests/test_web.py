@@ -698,3 +698,25 @@ def test_each_block_runs_on_its_own_sessions_a_week():
     ]
     three = Programme(plan="usual-care", start=monday, weekdays="MO,WE,FR", dose=1.0)
     assert sum(len(exercises_on(fit, three, monday + timedelta(days=k))) for k in range(7)) == 3
+
+
+def test_what_users_type_is_escaped_on_every_page(clinic):
+    """A name or a note holding markup is shown as text (Jinja's autoescape; chart data goes
+    through `tojson`, which escapes `<`), never run."""
+    app, _ = clinic
+    c = client(app, "dr.demo")
+    token = csrf_of(c.get("/clinic/patients/new").text)
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    r = c.post(
+        "/clinic/patients",
+        data={
+            "name": evil,
+            "model": "motor",
+            "onset": (TODAY - timedelta(days=20)).isoformat(),
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 200
+    for page in (r.text, c.get("/clinic").text, c.get("/clinic/audit").text):
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert" in page or "\\u003cscript\\u003e" in page
