@@ -412,6 +412,10 @@ def test_patient_logs_and_the_adherence_follows(clinic):
     assert r.status_code in (200, 303)
     r = c.post("/me/logs", data=dict(form, day=target.isoformat(), csrf_token=token))
     assert r.status_code == 409  # logged already
+    api = c.post(
+        f"/api/patients/{pid}/logs", json=dict(form, day=target.isoformat()), headers={"X-CSRF-Token": token}
+    )
+    assert api.status_code == 409 and "logged already" in api.json()["error"]  # by API alike
     r = c.post("/me/logs", data=dict(form, day=(TODAY - timedelta(days=30)).isoformat(), csrf_token=token))
     assert r.status_code == 422 and "within the last 7 days" in r.text
     r = c.post("/me/logs", data=dict(form, pain="11", day=TODAY.isoformat(), csrf_token=token))

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from neurorehab.web.clinic_pages import FormError
 from neurorehab.web.db import Patient
-from neurorehab.web.deps import audit, check_csrf, db_session, guard, own_patient, settings_of
-from neurorehab.web.patient_pages import log_from_form
+from neurorehab.web.deps import check_csrf, db_session, guard, own_patient, settings_of
+from neurorehab.web.patient_pages import LoggedAlready, save_log
 from neurorehab.web.views import record_of
 
 router = APIRouter(prefix="/api")
@@ -84,19 +84,10 @@ async def add_log(patient_id: int, request: Request, db: Session = Depends(db_se
     if not isinstance(body, dict):
         raise HTTPException(422, "the body must be a JSON object")
     try:
-        log = log_from_form(record_of(db, p), body, settings_of(request).today())
+        log = save_log(db, who, record_of(db, p), body, settings_of(request).today(), "api")
+    except LoggedAlready as err:
+        raise HTTPException(409, str(err)) from None
     except FormError as err:
         raise HTTPException(422, str(err)) from None
-    db.add(log)
-    audit(
-        db,
-        who,
-        "session-logged",
-        p.id,
-        day=log.day.isoformat(),
-        exercise=log.exercise,
-        done=log.done,
-        via="api",
-    )
     db.commit()
     return {"id": log.id, "day": log.day.isoformat(), "exercise": log.exercise, "done": log.done}

@@ -102,6 +102,31 @@ def log_from_form(rec: Record, form: dict[str, Any], today: date) -> SessionLog:
     )
 
 
+class LoggedAlready(FormError):
+    """The exercise of that day is logged already (HTTP 409)."""
+
+
+def save_log(db: Session, who: Who, rec: Record, form: dict[str, Any], today: date, via: str) -> SessionLog:
+    """Validate a log (`log_from_form`), refuse a second one of the same exercise and day, add
+    it and audit it; the caller commits."""
+    log = log_from_form(rec, form, today)
+    if any(g.day == log.day and g.exercise == log.exercise for g in rec.logs):
+        raise LoggedAlready(f"{log.exercise} on {log.day} is logged already")
+    db.add(log)
+    audit(
+        db,
+        who,
+        "session-logged",
+        rec.patient.id,
+        day=log.day.isoformat(),
+        exercise=log.exercise,
+        done=log.done,
+        pain=log.pain,
+        via=via,
+    )
+    return log
+
+
 @router.post("/logs")
 async def add_log(request: Request, db: Session = Depends(db_session)) -> Response:
     who = guard(request, db, "patient")
@@ -110,24 +135,11 @@ async def add_log(request: Request, db: Session = Depends(db_session)) -> Respon
     p = patient_of(db, who)
     rec = record_of(db, p)
     try:
-        log = log_from_form(rec, form, settings_of(request).today())
+        log = save_log(db, who, rec, form, settings_of(request).today(), "page")
+    except LoggedAlready as err:
+        return _page(request, db, who, 409, error=str(err))
     except FormError as err:
         return _page(request, db, who, 422, error=str(err))
-    if any(g.day == log.day and g.exercise == log.exercise for g in rec.logs):
-        return _page(
-            request, db, who, 409, day=log.day, error=f"{log.exercise} on {log.day} is logged already"
-        )
-    db.add(log)
-    audit(
-        db,
-        who,
-        "session-logged",
-        p.id,
-        day=log.day.isoformat(),
-        exercise=log.exercise,
-        done=log.done,
-        pain=log.pain,
-    )
     db.commit()
     if request.headers.get("hx-request"):
         return _page(request, db, who, notice=f"logged: {log.exercise}, {log.done:g} {log.unit}")
