@@ -495,21 +495,10 @@ def test_workers_end_when_the_parent_is_killed(tmp_path, executor):
 
 # --- the catalog on PostgreSQL -------------------------------------------------------------
 
-POSTGRES = os.environ.get("NEUROREHAB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_up() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(POSTGRES, connect_timeout=3).close()
-    except Exception:
-        return False
-    return True
-
+from webkit import POSTGRES, postgres_up  # noqa: E402  (the web tests use the same server)
 
 needs_postgres = pytest.mark.skipif(
-    not os.environ.get("NEUROREHAB_REQUIRE_POSTGRES") and not _postgres_up(),
+    not os.environ.get("NEUROREHAB_REQUIRE_POSTGRES") and not postgres_up(),
     reason="no PostgreSQL server at NEUROREHAB_TEST_POSTGRES (CI sets NEUROREHAB_REQUIRE_POSTGRES)",
 )
 

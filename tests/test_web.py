@@ -508,9 +508,10 @@ def test_database_is_at_the_latest_migration(clinic):
 def test_alerts_from_their_definitions():
     """Unit test of web.clinic.alerts on hand-made records (each alert alone)."""
     from neurorehab.models.registry import get
-    from neurorehab.web.clinic import alerts, model_fit
+    from neurorehab.runners.fit_sims import fit_spec
+    from neurorehab.web.clinic import alerts
 
-    fit = model_fit(get("motor"))
+    fit = fit_spec(get("motor"))
     monday = date(2026, 11, 30)
     p = Patient(
         id=1, name="T", model="motor", onset=monday - timedelta(days=30), pain_limit=5.0, no_log_days=3
@@ -688,9 +689,10 @@ def test_each_block_runs_on_its_own_sessions_a_week():
     """A plan's blocks keep their sessions a week within the programme's weekdays (motor's
     cimt plan: 2 weeks of daily CIMT, then usual care 5 days a week)."""
     from neurorehab.models.registry import get
-    from neurorehab.web.clinic import exercises_on, model_fit, weekdays_for
+    from neurorehab.runners.fit_sims import fit_spec
+    from neurorehab.web.clinic import exercises_on, weekdays_for
 
-    fit = model_fit(get("motor"))
+    fit = fit_spec(get("motor"))
     monday = date(2026, 11, 30)
     prog = Programme(plan="cimt", start=monday, weekdays=weekdays_for(7), dose=1.0)
     first = [len(exercises_on(fit, prog, monday + timedelta(days=k))) for k in range(14)]

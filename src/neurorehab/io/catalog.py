@@ -46,13 +46,18 @@ RUNS = Table(
 )
 
 
+def data_folder() -> Path:
+    """The user's neurorehab data folder ($XDG_DATA_HOME/neurorehab), created if missing."""
+    folder = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "neurorehab"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def default_url() -> str:
     env = os.environ.get("NEUROREHAB_CATALOG")
     if env:
         return env
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    (base / "neurorehab").mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{base / 'neurorehab' / 'catalog.sqlite'}"
+    return f"sqlite:///{data_folder() / 'catalog.sqlite'}"
 
 
 def engine_url(url: str) -> str:

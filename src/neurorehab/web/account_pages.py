@@ -10,23 +10,19 @@ from sqlalchemy.orm import Session
 
 from neurorehab.web import security
 from neurorehab.web.db import AuthSession
-from neurorehab.web.deps import audit, check_csrf, db_session, form_of, guard
+from neurorehab.web.deps import audit, check_csrf, db_session, form_of, guard, render
 
 router = APIRouter(prefix="/account")
 
 
 @router.get("")
 def account_page(request: Request, db: Session = Depends(db_session)) -> HTMLResponse:
-    from neurorehab.web.app import render
-
     who = guard(request, db)
     return render(request, "account.html", who)
 
 
 @router.post("/password")
 async def change_password(request: Request, db: Session = Depends(db_session)) -> Response:
-    from neurorehab.web.app import render
-
     who = guard(request, db)
     form = await form_of(request)
     check_csrf(request, who, form)

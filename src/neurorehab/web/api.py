@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurorehab.web.clinic_pages import FormError
 from neurorehab.web.db import Patient
-from neurorehab.web.deps import check_csrf, db_session, guard, own_patient, settings_of
+from neurorehab.web.deps import FormError, check_csrf, db_session, guard, own_patient, settings_of
 from neurorehab.web.patient_pages import LoggedAlready, save_log
 from neurorehab.web.views import record_of
 

@@ -15,9 +15,8 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,12 +28,13 @@ from neurorehab.web.deps import (
     LOGIN_CSRF_COOKIE,
     Redirect,
     Settings,
-    Who,
     audit,
     check_csrf,
     db_session,
     form_of,
     guard,
+    render,
+    templates,
     wants_html,
 )
 from neurorehab.web.jobs import Jobs
@@ -54,18 +54,6 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-
-templates = Jinja2Templates(directory=str(resources.files("neurorehab.web") / "templates"))
-
-
-def render(request: Request, name: str, who: Who | None, status: int = 200, **ctx: Any) -> HTMLResponse:
-    ctx.update(
-        request=request,
-        user=who.user if who else None,
-        csrf=who.session.csrf if who else "",
-        version=__version__,
-    )
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -181,7 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
             _cookie(response, LOGIN_CSRF_COOKIE, token, settings, max_age=3600)
             return response
         token = security.start_session(db, user)
-        db.add(_audit_row(user.id, "login", address=address))
+        audit(db, user, "login", address=address)
         db.commit()
         done = RedirectResponse("/", status_code=303)
         _cookie(done, COOKIE, token, settings)
@@ -204,7 +192,7 @@ def create_app(settings: Settings) -> FastAPI:
         """The programme as an iCalendar feed; the URL's random token is the key (calendar
         apps cannot log in), shown only to the patient and their clinician."""
         from neurorehab.models.registry import get
-        from neurorehab.web.clinic import model_fit
+        from neurorehab.runners.fit_sims import fit_spec
         from neurorehab.web.export import calendar
 
         if len(token) > 100:
@@ -215,7 +203,7 @@ def create_app(settings: Settings) -> FastAPI:
         prog = db.scalar(
             select(Programme).where(Programme.patient_id == patient.id, Programme.active.is_(True))
         )
-        body = calendar(patient, model_fit(get(patient.model)), prog)
+        body = calendar(patient, fit_spec(get(patient.model)), prog)
         return Response(body, media_type="text/calendar; charset=utf-8")
 
     from neurorehab.web import account_pages, api, clinic_pages, patient_pages, research_pages
@@ -226,12 +214,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(account_pages.router)
     return app
-
-
-def _audit_row(user_id: int, action: str, **detail: Any) -> Any:
-    from neurorehab.web.db import Audit
-
-    return Audit(user_id=user_id, action=action, detail=detail)
 
 
 def _cookie(

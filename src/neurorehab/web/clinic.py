@@ -19,7 +19,6 @@ import numpy as np
 from neurorehab.core.spec import FitSpec
 from neurorehab.io.history import Assessment as HistoryAssessment
 from neurorehab.io.history import History
-from neurorehab.models.registry import ModelInfo
 from neurorehab.web.db import Assessment, Patient, Programme, SessionLog
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -163,38 +162,29 @@ def alerts(
             prev = f" (the week before: {before:.0%})" if before is not None else ""
             out.append(Alert("adherence", f"adherence this week {now_adh:.0%}{prev}"))
     if forecast is not None:
-        below = below_forecast(patient, fit, forecast, assessments)
+        below = below_forecast(fit, forecast, assessments)
         if below:
             out.append(Alert("below-forecast", below))
     return out
 
 
-def below_forecast(
-    patient: Patient, fit: FitSpec, forecast: dict[str, Any], assessments: list[Assessment]
-) -> str | None:
-    """The latest assessment of the primary instrument after the forecast's window, when it
-    lies below the 10th percentile of the forecast (recorded-like scores) for the current plan."""
+def below_forecast(fit: FitSpec, forecast: dict[str, Any], assessments: list[Assessment]) -> str | None:
+    """The latest assessment of the primary instrument after the forecast's window, when it is
+    worse than 9 in 10 of the forecast's recorded-like scores for the current plan (under the
+    10th percentile, or over the 90th where lower is better)."""
     plan = forecast.get("current_plan")
-    band = forecast.get("plans", {}).get(plan, {}).get("p10")
-    if not band:
-        return None
     ins = fit.instruments[fit.primary]
+    edge, name = ("p10", "10th") if ins.higher_is_better else ("p90", "90th")
+    band = forecast.get("plans", {}).get(plan, {}).get(edge)
     later = [a for a in assessments if a.instrument == fit.primary and a.day > fit.window_days + 0.5]
-    if not later:
+    if not band or not later:
         return None
     a = max(later, key=lambda x: x.day)
-    days = np.asarray(forecast["days"], float)
-    p10 = float(np.interp(a.day, days, np.asarray(band, float)))
-    worse = (
-        a.score < p10
-        if ins.higher_is_better
-        else a.score > float(np.interp(a.day, days, np.asarray(forecast["plans"][plan]["p90"], float)))
-    )
-    if worse:
-        return (
-            f"{fit.primary} {a.score:g} on day {a.day:g}: below the forecast's 10th percentile "
-            f"({p10:.1f}) under {plan}"
-        )
+    bound = float(np.interp(a.day, np.asarray(forecast["days"], float), np.asarray(band, float)))
+    if (a.score < bound) if ins.higher_is_better else (a.score > bound):
+        side = "below" if ins.higher_is_better else "above"
+        where = f"{side} the forecast's {name} percentile ({bound:.1f}) under {plan}"
+        return f"{fit.primary} {a.score:g} on day {a.day:g}: {where}"
     return None
 
 
@@ -247,9 +237,3 @@ def reassess(
         jnp.asarray(fatigue),
     )
     return float(factor), REASONS[int(reason)]
-
-
-def model_fit(info: ModelInfo) -> FitSpec:
-    if info.fit is None:
-        raise ValueError(f"model {info.name} declares no fit")
-    return info.fit

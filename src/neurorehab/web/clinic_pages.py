@@ -3,7 +3,7 @@ uploads, forecasts and the recommendation, account control, export and the audit
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -13,18 +13,23 @@ from sqlalchemy.orm import Session
 
 from neurorehab.io.history import HistoryError, parse_history
 from neurorehab.models.registry import get, models
+from neurorehab.runners.fit_sims import fit_spec
 from neurorehab.runners.recommend import plan_load
 from neurorehab.web import security
-from neurorehab.web.clinic import model_fit, reassess, weekdays_for
+from neurorehab.web.clinic import reassess, weekdays_for
 from neurorehab.web.db import Assessment, Audit, ForecastJob, Patient, Programme, User
 from neurorehab.web.deps import (
+    FormError,
     Who,
+    a_date,
     audit,
     check_csrf,
     db_session,
     form_of,
     guard,
+    number,
     own_patient,
+    render,
     settings_of,
 )
 from neurorehab.web.views import logs_chart, progress_chart, record_of
@@ -32,39 +37,8 @@ from neurorehab.web.views import logs_chart, progress_chart, record_of
 router = APIRouter(prefix="/clinic")
 
 
-def _render(request: Request, name: str, who: Who, status: int = 200, **ctx: Any) -> HTMLResponse:
-    from neurorehab.web.app import render
-
-    return render(request, name, who, status, **ctx)
-
-
 def fitted_models() -> dict[str, Any]:
     return {k: v for k, v in models().items() if v.fit is not None}
-
-
-class FormError(ValueError):
-    """A form field that cannot be used: the field, the value and what is valid."""
-
-
-def number(form: dict[str, Any], key: str, low: float, high: float, default: float | None = None) -> float:
-    raw = str(form.get(key, "")).strip()
-    if raw == "" and default is not None:
-        return default
-    try:
-        x = float(raw)
-    except ValueError:
-        raise FormError(f"{key}: {raw[:40]!r} is not a number (use {low:g} to {high:g})") from None
-    if not (low <= x <= high):
-        raise FormError(f"{key}: {x:g} is outside {low:g} to {high:g}")
-    return x
-
-
-def a_date(form: dict[str, Any], key: str) -> date:
-    raw = str(form.get(key, "")).strip()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise FormError(f"{key}: {raw[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
 @router.get("")
@@ -75,13 +49,13 @@ def patients(request: Request, db: Session = Depends(db_session)) -> HTMLRespons
     for p in db.scalars(select(Patient).where(Patient.clinician_id == who.user.id).order_by(Patient.name)):
         rec = record_of(db, p)
         rows.append((p, rec.alerts(today), rec.adherence_overall(today), rec.programme))
-    return _render(request, "clinic.html", who, rows=rows, today=today)
+    return render(request, "clinic.html", who, rows=rows, today=today)
 
 
 @router.get("/patients/new")
 def new_patient_page(request: Request, db: Session = Depends(db_session)) -> HTMLResponse:
     who = guard(request, db, "clinician")
-    return _render(
+    return render(
         request, "patient_new.html", who, models=fitted_models(), today=settings_of(request).today()
     )
 
@@ -141,7 +115,7 @@ async def create_patient(request: Request, db: Session = Depends(db_session)) ->
         db.flush()
     except FormError as err:
         db.rollback()
-        return _render(
+        return render(
             request,
             "patient_new.html",
             who,
@@ -175,7 +149,7 @@ def _patient(
         .limit(1)
     )
     account = db.get(User, p.user_id) if p.user_id else None
-    return _render(
+    return render(
         request,
         "patient.html",
         who,
@@ -243,7 +217,7 @@ async def upload(patient_id: int, request: Request, db: Session = Depends(db_ses
     name = str(getattr(file, "filename", "upload"))[:80]
     if len(raw) > settings.max_upload:
         return _patient(request, db, who, p, 413, error=f"{name}: larger than {settings.max_upload:,} bytes")
-    fit = model_fit(get(p.model))
+    fit = fit_spec(get(p.model))
     try:
         history = parse_history(raw, fit.instruments, source=name, onset=p.onset)
     except HistoryError as err:
@@ -294,7 +268,7 @@ def _programme(
         for name, plan in rec.fit.plans.items()
     ]
     result = rec.forecast.result if rec.forecast else None
-    return _render(
+    return render(
         request,
         "programme.html",
         who,
@@ -397,7 +371,7 @@ async def start_forecast(patient_id: int, request: Request, db: Session = Depend
         audit(db, who, "forecast-requested", p.id)
         db.commit()
         request.app.state.jobs.submit(request.app.state.jobs.forecast, job.id)
-    return _render(request, "forecast_status.html", who, p=p, job=job)
+    return render(request, "forecast_status.html", who, p=p, job=job)
 
 
 @router.get("/patients/{patient_id}/forecast/{job_id}")
@@ -409,7 +383,7 @@ def forecast_status(
     job = db.get(ForecastJob, job_id)
     if job is None or job.patient_id != p.id:
         raise HTTPException(404, "no such forecast")
-    response = _render(request, "forecast_status.html", who, p=p, job=job)
+    response = render(request, "forecast_status.html", who, p=p, job=job)
     if job.status == "done":
         response.headers["HX-Refresh"] = "true"  # the page redraws with the new forecast
     return response
@@ -470,4 +444,4 @@ def audit_page(request: Request, db: Session = Depends(db_session)) -> HTMLRespo
         )
     )
     names = {u.id: u.username for u in db.scalars(select(User))}
-    return _render(request, "audit.html", who, rows=rows, names=names)
+    return render(request, "audit.html", who, rows=rows, names=names)

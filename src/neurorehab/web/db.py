@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from neurorehab.io.catalog import engine_url
+from neurorehab.io.catalog import data_folder, engine_url
 
 ROLES = ("clinician", "patient", "researcher")
 
@@ -195,12 +194,7 @@ class Audit(Base):
 
 def default_url() -> str:
     """NEUROREHAB_CLINIC_DB, else SQLite in the user's data folder."""
-    env = os.environ.get("NEUROREHAB_CLINIC_DB")
-    if env:
-        return env
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "neurorehab"
-    base.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{base / 'clinic.sqlite'}"
+    return os.environ.get("NEUROREHAB_CLINIC_DB") or f"sqlite:///{data_folder() / 'clinic.sqlite'}"
 
 
 def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:

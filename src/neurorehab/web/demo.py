@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurorehab.models.registry import get
+from neurorehab.runners.fit_sims import fit_spec
 from neurorehab.web import security
-from neurorehab.web.clinic import exercises_on, model_fit, weekdays_for
+from neurorehab.web.clinic import exercises_on, weekdays_for
 from neurorehab.web.db import Assessment, Patient, Programme, SessionLog, User
 
 
@@ -50,7 +51,7 @@ def seed(
     rng = np.random.default_rng(seed)
     for spec in demo["patients"]:
         onset = today - timedelta(days=int(spec["days_since_onset"]))
-        fit = model_fit(get(spec["model"]))
+        fit = fit_spec(get(spec["model"]))
         p = Patient(
             name=spec["name"],
             model=spec["model"],

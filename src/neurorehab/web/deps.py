@@ -13,14 +13,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from neurorehab import __version__
 from neurorehab.web import security
 from neurorehab.web.db import Audit, AuthSession, Patient, User
+
+templates = Jinja2Templates(directory=str(resources.files("neurorehab.web") / "templates"))
 
 COOKIE = "nr_session"
 LOGIN_CSRF_COOKIE = "nr_login_csrf"
@@ -121,10 +127,49 @@ def patient_of(db: Session, who: Who) -> Patient:
     return p
 
 
-def audit(db: Session, who: Who | None, action: str, patient_id: int | None = None, **detail: Any) -> None:
-    db.add(Audit(user_id=who.user.id if who else None, patient_id=patient_id, action=action, detail=detail))
+def audit(
+    db: Session, who: Who | User | None, action: str, patient_id: int | None = None, **detail: Any
+) -> None:
+    user = who.user if isinstance(who, Who) else who
+    db.add(Audit(user_id=user.id if user else None, patient_id=patient_id, action=action, detail=detail))
 
 
 def settings_of(request: Request) -> Settings:
     s: Settings = request.app.state.settings
     return s
+
+
+def render(request: Request, name: str, who: Who | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+    """A page: the template with the user, their CSRF token and the version."""
+    ctx.update(
+        request=request,
+        user=who.user if who else None,
+        csrf=who.session.csrf if who else "",
+        version=__version__,
+    )
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+class FormError(ValueError):
+    """A form field that cannot be used: the field, the value and what is valid."""
+
+
+def number(form: dict[str, Any], key: str, low: float, high: float, default: float | None = None) -> float:
+    raw = str(form.get(key, "")).strip()
+    if raw == "" and default is not None:
+        return default
+    try:
+        x = float(raw)
+    except ValueError:
+        raise FormError(f"{key}: {raw[:40]!r} is not a number (use {low:g} to {high:g})") from None
+    if not (low <= x <= high):
+        raise FormError(f"{key}: {x:g} is outside {low:g} to {high:g}")
+    return x
+
+
+def a_date(form: dict[str, Any], key: str) -> date:
+    raw = str(form.get(key, "")).strip()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FormError(f"{key}: {raw[:40]!r} is not a date (YYYY-MM-DD)") from None

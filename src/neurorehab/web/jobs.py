@@ -48,18 +48,21 @@ class Jobs:
 
     # --- forecasts -----------------------------------------------------------------------
 
-    def _progress(self, job_id: int, fraction: float, message: str) -> None:
+    def _set(self, table: type, row_id: int, **fields: Any) -> None:
+        """Write a job row's fields (status, progress, message, result...) in its own session."""
         with self.make_session() as db:
-            job = db.get(ForecastJob, job_id)
-            if job is not None:
-                job.progress, job.message = fraction, message
+            row = db.get(table, row_id)
+            if row is not None:
+                for k, v in fields.items():
+                    setattr(row, k, v)
                 db.commit()
 
     def forecast(self, job_id: int) -> None:
         from neurorehab.models.registry import get
+        from neurorehab.runners.fit_sims import fit_spec
         from neurorehab.runners.patient import fit_history, forecast
         from neurorehab.runners.recommend import Limits, recommend
-        from neurorehab.web.clinic import history_of, model_fit
+        from neurorehab.web.clinic import history_of
 
         with self.make_session() as db:
             job = db.get(ForecastJob, job_id)
@@ -80,18 +83,23 @@ class Jobs:
         t0 = time.perf_counter()
         try:
             info = get(model)
-            fit = model_fit(info)
+            fit = fit_spec(info)
             posterior = fit_history(info, history, seed=job_id)
             if posterior.record.used == 0:
                 raise ValueError(
                     f"no assessment in the first {fit.window_days} days after onset: "
                     "the fit needs at least one"
                 )
-            self._progress(job_id, 0.1, "forecasting each plan")
+            self._set(ForecastJob, job_id, progress=0.1, message="forecasting each plan")
             plans = list(fit.plans)
 
             def tick(_what: str, done: int, total: int) -> None:
-                self._progress(job_id, 0.1 + 0.85 * done / max(total, 1), f"forecasting ({done}/{total})")
+                self._set(
+                    ForecastJob,
+                    job_id,
+                    progress=0.1 + 0.85 * done / max(total, 1),
+                    message=f"forecasting ({done}/{total})",
+                )
 
             forecasts = forecast(info, posterior, plans, draws=self.draws, seed=job_id, progress=tick)
             goal = (programme.milestones or [None])[0] if programme else None
@@ -108,18 +116,11 @@ class Jobs:
             }
         except Exception as err:  # the job records why; the server goes on
             log.error("forecast %s failed: %s", job_id, traceback.format_exc())
-            with self.make_session() as db:
-                job = db.get(ForecastJob, job_id)
-                if job is not None:
-                    job.status, job.message, job.finished_at = "failed", str(err)[:500], now()
-                    db.commit()
+            self._set(ForecastJob, job_id, status="failed", message=str(err)[:500], finished_at=now())
             return
-        with self.make_session() as db:
-            job = db.get(ForecastJob, job_id)
-            if job is not None:
-                job.status, job.progress, job.message = "done", 1.0, "done"
-                job.result, job.finished_at = result, now()
-                db.commit()
+        self._set(
+            ForecastJob, job_id, status="done", progress=1.0, message="done", result=result, finished_at=now()
+        )
 
     # --- explorer runs -------------------------------------------------------------------
 
@@ -140,28 +141,23 @@ class Jobs:
             scenario = parse_scenario(scenario_dict, "explorer form")
 
             def tick(done: int, total: int, *_: Any) -> None:
-                with self.make_session() as db:
-                    row = db.get(ExplorerRun, run_id)
-                    if row is not None:
-                        row.progress = done / max(total, 1)
-                        db.commit()
+                self._set(ExplorerRun, run_id, progress=done / max(total, 1))
 
             run_scenario(scenario, folder, progress=tick, catalog_url=self.catalog, finish=build_report)
             result = curves(folder)
         except Exception as err:
             log.error("explorer run %s failed: %s", run_id, traceback.format_exc())
-            with self.make_session() as db:
-                row = db.get(ExplorerRun, run_id)
-                if row is not None:
-                    row.status, row.message = "failed", str(err)[:1000]
-                    db.commit()
+            self._set(ExplorerRun, run_id, status="failed", message=str(err)[:1000])
             return
-        with self.make_session() as db:
-            row = db.get(ExplorerRun, run_id)
-            if row is not None:
-                row.status, row.progress, row.message = "done", 1.0, "done"
-                row.folder, row.result = str(folder), result
-                db.commit()
+        self._set(
+            ExplorerRun,
+            run_id,
+            status="done",
+            progress=1.0,
+            message="done",
+            folder=str(folder),
+            result=result,
+        )
 
 
 def _r(x: np.ndarray) -> list[float]:

@@ -7,13 +7,25 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from neurorehab.web.clinic_pages import FormError, fhir_response, number
+from neurorehab.web.clinic_pages import fhir_response
 from neurorehab.web.db import SessionLog
-from neurorehab.web.deps import Who, audit, check_csrf, db_session, form_of, guard, patient_of, settings_of
+from neurorehab.web.deps import (
+    FormError,
+    Who,
+    audit,
+    check_csrf,
+    db_session,
+    form_of,
+    guard,
+    number,
+    patient_of,
+    render,
+    settings_of,
+)
 from neurorehab.web.views import Record, fortnight, progress_chart, record_of
 
 router = APIRouter(prefix="/me")
@@ -22,8 +34,6 @@ router = APIRouter(prefix="/me")
 def _page(
     request: Request, db: Session, who: Who, status: int = 200, day: date | None = None, **extra: Any
 ) -> HTMLResponse:
-    from neurorehab.web.app import render
-
     p = patient_of(db, who)
     rec = record_of(db, p)
     today = settings_of(request).today()
@@ -149,7 +159,4 @@ async def add_log(request: Request, db: Session = Depends(db_session)) -> Respon
 @router.get("/export.json")
 def export(request: Request, db: Session = Depends(db_session)) -> Response:
     who = guard(request, db, "patient")
-    p = patient_of(db, who)
-    if p is None:
-        raise HTTPException(404, "no record")
-    return fhir_response(db, who, p)
+    return fhir_response(db, who, patient_of(db, who))

@@ -13,19 +13,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurorehab.models.registry import ModelInfo, get, models
-from neurorehab.web.clinic_pages import FormError, number
 from neurorehab.web.db import ExplorerRun
-from neurorehab.web.deps import Who, audit, check_csrf, db_session, form_of, guard, settings_of
+from neurorehab.web.deps import (
+    FormError,
+    audit,
+    check_csrf,
+    db_session,
+    form_of,
+    guard,
+    number,
+    render,
+    settings_of,
+)
 from neurorehab.web.views import Chart
 
 router = APIRouter(prefix="/research")
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
-
-
-def _render(request: Request, name: str, who: Who, status: int = 200, **ctx: Any) -> HTMLResponse:
-    from neurorehab.web.app import render
-
-    return render(request, name, who, status, **ctx)
 
 
 def _catalog(request: Request) -> tuple[list[dict[str, Any]], str | None]:
@@ -48,7 +51,7 @@ def research(request: Request, db: Session = Depends(db_session)) -> HTMLRespons
             select(ExplorerRun).where(ExplorerRun.user_id == who.user.id).order_by(ExplorerRun.id.desc())
         )
     )
-    return _render(request, "research.html", who, runs=runs, problem=problem, mine=mine)
+    return render(request, "research.html", who, runs=runs, problem=problem, mine=mine)
 
 
 @router.get("/runs/{run_id}/report")
@@ -87,7 +90,7 @@ def explore_page(
     known = models()
     chosen = model if model in known else next(iter(known))
     template = "explore_fields.html" if request.headers.get("hx-request") else "explore.html"
-    return _render(request, template, who, models=known, model=chosen, fields=fields_of(get(chosen)), form={})
+    return render(request, template, who, models=known, model=chosen, fields=fields_of(get(chosen)), form={})
 
 
 def scenario_from(form: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +163,7 @@ async def explore(request: Request, db: Session = Depends(db_session)) -> Respon
         parse_scenario(scenario, "explorer form")
     except (FormError, ScenarioError) as err:
         msg = "; ".join(err.lines) if isinstance(err, ScenarioError) else str(err)
-        return _render(
+        return render(
             request,
             "explore.html",
             who,
@@ -224,7 +227,7 @@ def explore_run(run_id: int, request: Request, db: Session = Depends(db_session)
                 )
             )
     fragment = bool(request.headers.get("hx-request"))
-    response = _render(request, "explore_run.html", who, run=run, charts=charts, fragment=fragment)
+    response = render(request, "explore_run.html", who, run=run, charts=charts, fragment=fragment)
     if fragment and run.status in ("done", "failed"):
         response.headers["HX-Refresh"] = "true"
     return response

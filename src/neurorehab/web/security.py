@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -30,7 +31,12 @@ WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 10
 
 _hasher = PasswordHash.recommended()
-_DUMMY = _hasher.hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash to verify against for unknown users (made on first use, not at import)."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 def utc(t: datetime) -> datetime:
@@ -73,7 +79,7 @@ def throttled(db: Session, username: str, address: str) -> bool:
 def authenticate(db: Session, username: str, password: str, address: str) -> User | None:
     """The active user with these credentials, or None (and the failure is counted)."""
     user = db.scalar(select(User).where(User.username == username))
-    ok = _hasher.verify(password, user.password_hash if user else _DUMMY)
+    ok = _hasher.verify(password, user.password_hash if user else _dummy())
     if user is None or not ok or not user.active:
         db.add(LoginFailure(key=f"user:{username.lower()[:100]}"))
         db.add(LoginFailure(key=f"addr:{address[:100]}"))

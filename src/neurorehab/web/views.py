@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from neurorehab.core.spec import FitSpec
 from neurorehab.models.registry import ModelInfo, get
-from neurorehab.web.clinic import Alert, adherence, alerts, exercises_on, model_fit, overall
+from neurorehab.runners.fit_sims import fit_spec
+from neurorehab.web.clinic import Alert, adherence, alerts, exercises_on, overall
 from neurorehab.web.db import Assessment, ForecastJob, Patient, Programme, SessionLog
 
 
@@ -71,7 +72,7 @@ def record_of(db: Session, patient: Patient) -> Record:
     return Record(
         patient,
         info,
-        model_fit(info),
+        fit_spec(info),
         db.scalar(select(Programme).where(Programme.patient_id == patient.id, Programme.active.is_(True))),
         list(
             db.scalars(select(Assessment).where(Assessment.patient_id == patient.id).order_by(Assessment.day))
