@@ -111,7 +111,10 @@ class CompiledScenario:
 
     def sample_events(self, ids: np.ndarray) -> tuple[dict[str, jax.Array], ...]:
         """Per event, its parameters' per-patient values."""
-        drawn = self.sample(ids)
+        return self.event_values(self.sample(ids))
+
+    def event_values(self, drawn: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+        """Per event, its parameters' values from `drawn` (as `sample` gives, or edited)."""
         return tuple(
             {k: drawn[f"{e.label}.{k}"] for k in self.info.events[e.kind].params}
             for e in self.scenario.events

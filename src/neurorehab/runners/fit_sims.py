@@ -121,10 +121,7 @@ def _inputs(c: CompiledScenario, ids: np.ndarray, fitted: dict[str, np.ndarray] 
         drawn.update({k: jnp.asarray(v, jnp.float32) for k, v in fitted.items()})
     params = {name: drawn[name] for name in c.info.params}
     condition = {name: drawn[name] for name in c.sample_condition(ids)}
-    values = tuple(
-        {k: drawn[f"{e.label}.{k}"] for k in c.info.events[e.kind].params} for e in c.scenario.events
-    )
-    return params, condition, values, drawn
+    return params, condition, c.event_values(drawn), drawn
 
 
 def _kept(
