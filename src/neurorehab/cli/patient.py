@@ -133,6 +133,13 @@ def fit(
     estimator: EstimatorOpt = None,
     draws: Annotated[int, typer.Option(min=10, max=100_000, help="posterior draws")] = 1000,
     seed: SeedOpt = 0,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="also fit by MCMC (NUTS on the reduced likelihood; about a minute) and compare",
+        ),
+    ] = False,
     out: OutOpt = None,
 ) -> None:
     """Fit one patient: a posterior over the model's fitted quantities from the first weeks.
@@ -141,11 +148,14 @@ def fit(
 
       neurorehab fit examples/stroke-patient.csv
 
+      neurorehab fit examples/stroke-patient.csv --check
+
       neurorehab fit history.json --patient P-042 --out fits/P-042
     """
     with _plain_errors():
         _info, _hist, (post, _est) = _fit(history, model, patient, onset, estimator, draws, seed)
         out_console.print(_posterior_table(post))
+        ref = _check(_info, _hist, post, estimator, seed) if check else None
         if out is not None:
             rows = ["draw," + ",".join(post.names)] + [
                 f"{i}," + ",".join(f"{v:.6g}" for v in row) for i, row in enumerate(post.draws)
@@ -159,9 +169,70 @@ def fit(
                 "seed": seed,
                 "seconds": post.seconds,
             }
+            if ref is not None:
+                doc["reference"] = ref
             out_console.print(
                 str(_write(out, "fit.json", json.dumps(doc, indent=1, default=str))), soft_wrap=True
             )
+
+
+def _check(info: Any, hist: Any, post: Any, estimator: Path | None, seed: int) -> dict[str, Any]:
+    """The reference fit beside the estimator's: a table and its summary for fit.json."""
+    from neurorehab.fitting.reference import agreement
+    from neurorehab.runners.estimator import load_emulator
+    from neurorehab.runners.patient import reference_fit
+
+    emu = load_emulator(info, estimator)
+    with _progress() as bar:
+        bar.add_task("reference fit (NUTS, 4 chains)", total=None)
+        ref = reference_fit(info, hist, emulator=emu, seed=seed)
+    agree = agreement(post.names, post.draws, ref.flat)
+    t = Table(title="reference fit: NUTS on the reduced likelihood (90 % interval)")
+    for c in ("quantity", "median", "5 %", "95 %", "R-hat", "ESS", "shift", "width"):
+        t.add_column(c, no_wrap=c == "quantity")
+    q = np.quantile(ref.flat, [0.05, 0.5, 0.95], axis=0)
+    rows = []
+    for i, n in enumerate(ref.names):
+        t.add_row(
+            n,
+            f"{q[1, i]:.4g}",
+            f"{q[0, i]:.4g}",
+            f"{q[2, i]:.4g}",
+            f"{ref.rhat[i]:.3f}",
+            f"{ref.ess[i]:.0f}",
+            f"{agree.shift[i]:.2f}",
+            f"{agree.width[i]:.2f}",
+        )
+        rows.append(
+            {
+                "parameter": n,
+                "median": float(q[1, i]),
+                "low": float(q[0, i]),
+                "high": float(q[2, i]),
+                "rhat": float(ref.rhat[i]),
+                "ess": float(ref.ess[i]),
+                "shift": float(agree.shift[i]),
+                "width": float(agree.width[i]),
+            }
+        )
+    out_console.print(t)
+    verdict = (
+        "converged"
+        if ref.converged
+        else "[yellow]not converged[/] (R-hat >= 1.01, ESS < 400 or divergent transitions)"
+    )
+    err_console.print(
+        f"NUTS {ref.draws.shape[0]} chains x {ref.draws.shape[1]} draws in {ref.seconds:.1f} s, "
+        f"{ref.divergences} divergent transitions: {verdict}. shift: distance between the medians in "
+        "widths of the estimator's 90 % interval; width: the reference's interval over the estimator's."
+    )
+    return {
+        "summary": rows,
+        "divergences": ref.divergences,
+        "converged": ref.converged,
+        "seconds": ref.seconds,
+        "emulator": emu.meta,
+    }
 
 
 def _forecasts(info: Any, post: Any, plans: list[str] | None, draws: int, seed: int) -> dict[str, Any]:
@@ -352,14 +423,26 @@ def train_estimator(
     epochs: Annotated[int, typer.Option(min=1, max=5000, help="most training epochs")] = 300,
     seed: SeedOpt = 0,
     out: Annotated[Path | None, typer.Option(help="folder (default: the model's own estimator/)")] = None,
+    emulator_only: Annotated[
+        bool,
+        typer.Option(
+            "--emulator-only",
+            help="add the reference fit's emulator to the estimator already in the folder",
+        ),
+    ] = False,
 ) -> None:
-    """Train a model's amortised posterior estimator (minutes; done once per model version).
+    """Train a model's amortised posterior estimator (minutes; done once per model version),
+    with the emulator that `neurorehab fit --check` uses.
 
-    Example: neurorehab train-estimator MODEL --out my-estimator
+    Examples:
+
+      neurorehab train-estimator MODEL --out my-estimator
+
+      neurorehab train-estimator motor --emulator-only
     """
     from neurorehab.fitting.npe import Training
     from neurorehab.models import registry
-    from neurorehab.runners.estimator import estimator_folder, save_estimator
+    from neurorehab.runners.estimator import estimator_folder, load_estimator, save_estimator, train_emulator
     from neurorehab.runners.estimator import train_estimator as train
 
     with _plain_errors():
@@ -369,6 +452,7 @@ def train_estimator(
             raise UserError(f"no model {model!r}; see `neurorehab list models`") from None
         if info.fit is None:
             raise UserError(f"model {model!r} declares no fit: it cannot be fitted to a patient")
+        where = out or estimator_folder(info)
         with _progress() as bar:
             tasks: dict[str, Any] = {}
 
@@ -377,7 +461,14 @@ def train_estimator(
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done)
 
-            est = train(
+            if emulator_only:
+                est = load_estimator(info, where)
+                added = train_emulator(info, est, progress=tick)
+                save_estimator(est, where, added)
+                err_console.print(f"emulator trained in {added.meta['train_s']} s")
+                out_console.print(str(where), soft_wrap=True)
+                return
+            est, emu = train(
                 info,
                 simulations=simulations,
                 reference=reference,
@@ -385,8 +476,7 @@ def train_estimator(
                 training=Training(epochs=epochs),
                 progress=tick,
             )
-        where = out or estimator_folder(info)
-        save_estimator(est, where)
+        save_estimator(est, where, emu)
         m = est.meta
         err_console.print(
             f"simulated {m['simulations']} in {m['simulate_s']} s, trained {m['epochs']} epochs in "

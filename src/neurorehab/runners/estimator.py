@@ -2,9 +2,11 @@
 
 `train_estimator` draws `simulations` patients from the fit's prior, simulates the fitting
 window of each, trains the estimator (`fitting.npe`) on them, and fits the mixture-of-recovery-
-curves baseline to a reference cohort simulated to the horizon. The estimator ships in the
-model's folder (`estimator/`) with a fingerprint of what it was trained on, so that a changed
-model shows as a stale estimator instead of silently wrong posteriors.
+curves baseline to a reference cohort simulated to the horizon; on the same simulations it
+trains the emulator of the reduced likelihood that the reference fit (`fitting.reference`,
+NUTS) checks the estimator with. Both ship in the model's folder (`estimator/`) with a
+fingerprint of what they were trained on, so that a changed model shows as a stale estimator
+instead of silently wrong posteriors.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import jax
 import numpy as np
 
 from neurorehab.config import compile_scenario
-from neurorehab.fitting import npe
+from neurorehab.fitting import npe, reference
 from neurorehab.fitting.baselines import RecoveryMixture, fit_mixture
 from neurorehab.fitting.observe import add_noise
 from neurorehab.io.atomic import write_bytes_atomic
 from neurorehab.models.registry import ModelInfo
 from neurorehab.runners.fit_sims import (
+    Cohort,
     PatientError,
     fit_scenario,
     fit_spec,
@@ -63,13 +66,15 @@ def train_estimator(
     seed: int = 0,
     arch: npe.Architecture | None = None,
     training: npe.Training | None = None,
+    emulator: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
-) -> npe.Estimator:
-    """Simulate the window for `simulations` prior patients and train the estimator on them;
-    then simulate `reference` prior patients under usual care (the library's first plan) to
-    the horizon and fit the mixture-of-recovery-curves baseline to their recorded-like primary
+) -> tuple[npe.Estimator, reference.Emulator | None]:
+    """Simulate the window for `simulations` prior patients and train the estimator on them
+    (and, with `emulator`, the reference fit's emulator on the same simulations); then
+    simulate `reference` prior patients under usual care (the library's first plan) to the
+    horizon and fit the mixture-of-recovery-curves baseline to their recorded-like primary
     scores (stored with the estimator). `progress(stage, done, total)`: stage "simulating"
-    (patients), "training" (epochs) or "reference" (patients)."""
+    (patients), "training" (epochs), "emulator" (epochs) or "reference" (patients)."""
     fit = fit_spec(info)
     grid = grid_of(fit)
     t0 = time.perf_counter()
@@ -113,6 +118,7 @@ def train_estimator(
         training=training,
         progress=(lambda e, n, *_: progress("training", e, n)) if progress else None,
     )
+    emu = _emulator(info, est, train_set, seed, progress) if emulator else None
     t2 = time.perf_counter()
     mixture = None
     if reference:
@@ -154,7 +160,50 @@ def train_estimator(
         mixture=mixture,
         trained=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
-    return est
+    return est, emu
+
+
+def _emulator(
+    info: ModelInfo,
+    est: npe.Estimator,
+    train_set: Cohort,
+    seed: int,
+    progress: Callable[[str, int, int], None] | None,
+) -> reference.Emulator:
+    t = time.perf_counter()
+    emu = reference.train_emulator(
+        jax.random.key(seed + 3),
+        train_set.theta,
+        train_set.clean,
+        est.grid,
+        est.names,
+        est.low,
+        est.high,
+        est.mean,
+        est.sd,
+        progress=(lambda e, n, *_: progress("emulator", e, n)) if progress else None,
+    )
+    emu.meta.update(
+        model=info.name, fingerprint=fingerprint(info), seed=seed, train_s=round(time.perf_counter() - t, 1)
+    )
+    return emu
+
+
+def train_emulator(
+    info: ModelInfo,
+    est: npe.Estimator,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> reference.Emulator:
+    """The reference fit's emulator for an estimator trained without one: the estimator's own
+    prior simulations drawn again (same seed and count: the same patients) and the emulator
+    trained on them."""
+    fit = fit_spec(info)
+    seed, n = int(est.meta.get("seed", 0)), int(est.meta["simulations"])
+    train_set = simulate_prior(
+        info, n, seed=seed, plan=None, until=fit.window_days, days=list(est.grid.days), progress=progress
+    )
+    return _emulator(info, est, train_set, seed, progress)
 
 
 def _specs(info: ModelInfo, seed: int) -> dict[str, Any]:
@@ -180,9 +229,27 @@ def mixture_of(est: npe.Estimator) -> RecoveryMixture | None:
     )
 
 
-def save_estimator(est: npe.Estimator, folder: Path) -> None:
+def save_estimator(est: npe.Estimator, folder: Path, emulator: reference.Emulator | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     est.save(folder, write_bytes_atomic)
+    if emulator is not None:
+        emulator.save(folder, write_bytes_atomic)
+
+
+def load_emulator(info: ModelInfo, folder: Path | None = None) -> reference.Emulator:
+    """The reference fit's emulator shipped with the model's estimator (or in `folder`)."""
+    where = folder or estimator_folder(info)
+    if not (where / "emulator.json").is_file() or not (where / "emulator.eqx").is_file():
+        raise PatientError(
+            f"no emulator for the reference fit of model {info.name!r} in {where}: train one with "
+            f"`neurorehab train-estimator {info.name} --emulator-only` (minutes on 2 cores)"
+        )
+    emu = reference.Emulator.load(where)
+    if emu.meta.get("model") != info.name:
+        raise PatientError(
+            f"the emulator in {where} was trained for model {emu.meta.get('model')!r}, not {info.name!r}"
+        )
+    return emu
 
 
 def load_estimator(info: ModelInfo, folder: Path | None = None) -> npe.Estimator:

@@ -2,6 +2,8 @@
 
 - `fit_history`: one patient's record in the window -> posterior draws of the fitted
   parameters (milliseconds), with the estimator's provenance (stale when the model changed).
+- `reference_fit`: the same record fitted another way, by NUTS on the reduced likelihood
+  (`fitting.reference`; seconds to a minute), to check the estimator's posterior.
 - `forecast`: each plan, for the same posterior draws and random keys (common random numbers:
   differences between plans are paired), from onset to the horizon: noise-free scores (for
   milestones), recorded-like scores (noise added: intervals for future assessments), peak
@@ -18,11 +20,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from neurorehab.fitting import npe
+from neurorehab.fitting import npe, reference
 from neurorehab.fitting.observe import add_noise
 from neurorehab.io.history import History
 from neurorehab.models.registry import ModelInfo
-from neurorehab.runners.estimator import fingerprint, load_estimator
+from neurorehab.runners.estimator import fingerprint, load_emulator, load_estimator
 from neurorehab.runners.fit_sims import (
     PatientError,
     fit_spec,
@@ -116,6 +118,33 @@ def fit_history(
     meta = {k: v for k, v in est.meta.items() if k != "losses"}
     stale = meta.get("fingerprint") != fingerprint(info)
     return Posterior(est.names, out, record, meta, stale, time.perf_counter() - t)
+
+
+def reference_fit(
+    info: ModelInfo,
+    history: History,
+    *,
+    emulator: reference.Emulator | None = None,
+    chains: int = 4,
+    warmup: int = 500,
+    samples: int = 1000,
+    seed: int = 0,
+) -> reference.Reference:
+    """NUTS on the reduced likelihood of the history's window, from the fit's prior."""
+    emu = emulator or load_emulator(info)
+    fit = fit_spec(info)
+    if tuple(emu.grid.instruments) != tuple(fit.instruments):
+        raise PatientError("the emulator's instruments differ from the model's fit declaration: retrain it")
+    record = record_of(info, history)
+    return reference.sample(
+        emu,
+        fit.prior,
+        record.values,
+        key=jax.random.key(seed),
+        chains=chains,
+        warmup=warmup,
+        samples=samples,
+    )
 
 
 @dataclass
