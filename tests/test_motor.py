@@ -241,7 +241,7 @@ def test_post_therapy_threshold_is_bistable():
     # Han, Arbib & Schweighofer 2008: therapy above a threshold dose starts a virtuous circle of
     # use and function (spontaneous use keeps growing after therapy ends); below it, use decays
     # anyway. Sweep: 2 weeks of practice over all directions, 5 sessions a week, then 14 weeks
-    # of life, 256 patients a dose (two lanes of 128), all doses at one calendar
+    # of life, 256 patients a dose (four lanes of 64), all doses at one calendar
     # shape (one compilation). Bistable (issue 19's bar): the share who keep gaining goes from
     # under 20 % to over 75 % within a 1.5-fold range of dose; the error right after therapy at
     # the threshold (half keep gaining) is 10-20 deg; without therapy most keep losing use.

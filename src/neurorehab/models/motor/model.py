@@ -222,12 +222,12 @@ class Motor(Model):
     daily_reaches: int = 200
     n_test: int = 64
     name: str = "motor"
-    # Lanes of 128, not the 256 the state size gives: a day of daily life costs 32, 46 and 90 ms
-    # for lanes of 64, 128 and 256 patients (2 cores, 2026-12-04), so 128 halves every batch of
-    # up to 128 patients (a trial arm of the demo, most tests), while 1,000 patients x 12 weeks
-    # take 44.7 s against 36.8 s at 256 (side by side, bench/README.md); a patient's numbers are
-    # the same bit for bit in either.
-    lane_width: ClassVar[int] = 128
+    # Lanes of 64: a day of daily life costs 16.6, 35.1 and 74.7 ms for lanes of 64, 128 and 256
+    # patients (2 cores, 2026-12-05, after the loop's cosines and sines got their own carries),
+    # about the same per patient, so the narrowest lanes waste least on a batch that does not
+    # fill them (150 patients x 12 weeks: 4.8 s against 6.9 s in lanes of 128, side by side); a
+    # patient's numbers are the same bit for bit in any width (checked that day).
+    lane_width: ClassVar[int] = 64
 
     # --- pieces -------------------------------------------------------------------------
     def _phi(self, params: dict[str, Array], theta: Array) -> Array:
@@ -266,16 +266,18 @@ class Motor(Model):
         return y, _wrap(target - jnp.arctan2(v[1], v[0]))
 
     def _learn(self, params, pd, u, y, err, target, plasticity, error_gain):
-        """Han et al.'s rule on angles `pd`, with the unit vectors `u` rotated alongside by the
-        step's cos/sin to 2nd/3rd order: exact to float32 at the default rates (steps < 0.01 rad)
-        and within 1e-3 up to 0.4 rad, the largest step the rates' bounds allow. `u` is rebuilt
-        from `pd` every day and every trial, so nothing accumulates."""
+        """Han et al.'s rule on angles `pd`, with the unit vectors `u` = (cos, sin) rotated
+        alongside by the step's cos/sin to 2nd/3rd order: exact to float32 at the default rates
+        (steps < 0.01 rad) and within 1e-3 up to 0.4 rad, the largest step the rates' bounds
+        allow. `u` is rebuilt from `pd` every day and every trial, so nothing accumulates.
+        Returns the new angles, cosines and sines (three arrays, not one stacked: a stack costs
+        the daily loop a transposed copy of both cortices each reach, half its time)."""
         d = plasticity * (
             params["alpha_error"] * error_gain * err * y + params["alpha_use"] * _wrap(target - pd) * y
         )
         cd, sd = 1.0 - 0.5 * d * d, d - d * d * d / 6.0
-        u = jnp.stack([u[0] * cd - u[1] * sd, u[1] * cd + u[0] * sd])
-        return _circle(pd + d), u
+        c, s = u[0], u[1]
+        return _circle(pd + d), c * cd - s * sd, s * cd + c * sd
 
     def _update_value(self, params, value, arm, phi, reward, gate):
         """Delta rule: Q = w.phi, dw = eta (r - Q) phi/max(phi) (peak step eta (r - Q))."""
@@ -332,7 +334,7 @@ class Motor(Model):
         )
         gains = {"movement": 1.0, "error": 1.0, "forced_use": 0.0, **modulation.extra}  # neutral if unset
         err = err * gains["movement"]  # an imagined reach has no visible outcome
-        new0, _ = self._learn(params, pd0, u0, y, err, target, modulation.plasticity, gains["error"])
+        new0, _, _ = self._learn(params, pd0, u0, y, err, target, modulation.plasticity, gains["error"])
         # The reward is judged from the error shown: reducing it (error-reduced, Han et al. 2008;
         # Ballester et al. 2016) makes the affected arm's reaches feel more successful.
         value = self._update_value(
@@ -361,19 +363,25 @@ class Motor(Model):
         pd = state.plastic["pd"]
 
         def reach(carry, xs):
-            pd, u, value = carry
+            pd, cos_pd, sin_pd, value = carry
             target, uc, uf, xi, eta = xs
             phi = self._phi(params, target)
             q = value @ phi
             p_aff = jax.nn.sigmoid(params["beta"] * (q[0] - q[1]))
             arm = jnp.where((uf < forced) | (uc < p_aff), 0, 1)
-            y, err = self._reach(params, u[arm], working[arm], s["cst"][arm], target, xi, eta, 1.0)
-            pd_a, u_a = self._learn(params, pd[arm], u[arm], y, err, target, 1.0, 1.0)
+            u = (cos_pd[arm], sin_pd[arm])
+            y, err = self._reach(params, u, working[arm], s["cst"][arm], target, xi, eta, 1.0)
+            pd_a, c_a, s_a = self._learn(params, pd[arm], u, y, err, target, 1.0, 1.0)
             value = self._update_value(params, value, arm, phi, self._reward(params, err), 1.0)
-            return (pd.at[arm].set(pd_a), u.at[arm].set(u_a), value), arm == 0
+            carry = (pd.at[arm].set(pd_a), cos_pd.at[arm].set(c_a), sin_pd.at[arm].set(s_a), value)
+            return carry, arm == 0
 
-        (pd, _, value), used = jax.lax.scan(
-            reach, (pd, _unit(pd), state.plastic["value"]), (targets, u_choice, u_force, xis, etas)
+        # Cosines and sines ride in the carry as their own arrays (2026-12-05: a day of 128
+        # patients 67 -> 33 ms against one stacked array of unit vectors, the same numbers).
+        (pd, _, _, value), used = jax.lax.scan(
+            reach,
+            (pd, jnp.cos(pd), jnp.sin(pd), state.plastic["value"]),
+            (targets, u_choice, u_force, xis, etas),
         )
         quad = jax.nn.one_hot((targets // (math.pi / 2)).astype(jnp.int32), 4)  # [r, 4]
         per_q = (used[:, None] * quad).sum(0) / jnp.maximum(quad.sum(0), 1.0)
