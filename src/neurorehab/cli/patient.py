@@ -464,7 +464,7 @@ def train_estimator(
             if emulator_only:
                 est = load_estimator(info, where)
                 added = train_emulator(info, est, progress=tick)
-                save_estimator(est, where, added)
+                save_estimator(None, where, added)
                 err_console.print(f"emulator trained in {added.meta['train_s']} s")
                 out_console.print(str(where), soft_wrap=True)
                 return

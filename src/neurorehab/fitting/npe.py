@@ -131,9 +131,7 @@ class Estimator:
             "names": list(self.names),
             "low": [float(v) for v in self.low],
             "high": [float(v) for v in self.high],
-            "grid": {
-                k: list(getattr(self.grid, k)) for k in ("instruments", "days", "low", "high", "noise_sd")
-            },
+            "grid": self.grid.as_dict(),
             "arch": self.arch.__dict__,
             "mean": [float(v) for v in self.mean],
             "sd": [float(v) for v in self.sd],
@@ -144,14 +142,7 @@ class Estimator:
     @classmethod
     def load(cls, folder: Path) -> Estimator:
         doc = json.loads((folder / "estimator.json").read_text())
-        g = doc["grid"]
-        grid = Grid(
-            tuple(g["instruments"]),
-            tuple(int(d) for d in g["days"]),
-            tuple(g["low"]),
-            tuple(g["high"]),
-            tuple(g["noise_sd"]),
-        )
+        grid = Grid.from_dict(doc["grid"])
         arch = Architecture(**doc["arch"])
         skeleton = _flow(jax.random.key(0), len(doc["names"]), grid.width, arch)
         with open(folder / "flow.eqx", "rb") as f:

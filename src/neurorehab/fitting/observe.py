@@ -29,6 +29,17 @@ class Grid:
     high: tuple[float, ...]
     noise_sd: tuple[float, ...]
 
+    def as_dict(self) -> dict[str, list]:
+        """The grid as JSON-ready lists (what a saved estimator or emulator stores)."""
+        return {k: list(getattr(self, k)) for k in ("instruments", "days", "low", "high", "noise_sd")}
+
+    @classmethod
+    def from_dict(cls, g: dict[str, list]) -> Grid:
+        return cls(
+            tuple(g["instruments"]), tuple(int(d) for d in g["days"]), tuple(g["low"]), tuple(g["high"]),
+            tuple(g["noise_sd"]),
+        )  # fmt: skip
+
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.instruments), len(self.days)

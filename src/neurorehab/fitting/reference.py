@@ -99,9 +99,7 @@ class Emulator:
             "names": list(self.names),
             "low": [float(v) for v in self.low],
             "high": [float(v) for v in self.high],
-            "grid": {
-                k: list(getattr(self.grid, k)) for k in ("instruments", "days", "low", "high", "noise_sd")
-            },
+            "grid": self.grid.as_dict(),
             "shape": self.shape.__dict__,
             "mean": [float(v) for v in self.mean],
             "sd": [float(v) for v in self.sd],
@@ -112,14 +110,7 @@ class Emulator:
     @classmethod
     def load(cls, folder: Path) -> Emulator:
         doc = json.loads((folder / "emulator.json").read_text())
-        g = doc["grid"]
-        grid = Grid(
-            tuple(g["instruments"]),
-            tuple(int(d) for d in g["days"]),
-            tuple(g["low"]),
-            tuple(g["high"]),
-            tuple(g["noise_sd"]),
-        )
+        grid = Grid.from_dict(doc["grid"])
         shape = EmulatorShape(**doc["shape"])
         skeleton = _net(jax.random.key(0), len(doc["names"]), grid.shape[0] * grid.shape[1], shape)
         with open(folder / "emulator.eqx", "rb") as f:

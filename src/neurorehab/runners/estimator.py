@@ -229,40 +229,48 @@ def mixture_of(est: npe.Estimator) -> RecoveryMixture | None:
     )
 
 
-def save_estimator(est: npe.Estimator, folder: Path, emulator: reference.Emulator | None = None) -> None:
+def save_estimator(
+    est: npe.Estimator | None, folder: Path, emulator: reference.Emulator | None = None
+) -> None:
+    """Write the estimator and/or the emulator (None: leave what `folder` holds)."""
     folder.mkdir(parents=True, exist_ok=True)
-    est.save(folder, write_bytes_atomic)
+    if est is not None:
+        est.save(folder, write_bytes_atomic)
     if emulator is not None:
         emulator.save(folder, write_bytes_atomic)
 
 
+def _artefact(info: ModelInfo, where: Path, files: tuple[str, str], what: str, train: str, load: Any) -> Any:
+    """Load a trained artefact of `info` from `where`, with a plain error when it is missing
+    or was trained for another model."""
+    if not all((where / f).is_file() for f in files):
+        raise PatientError(
+            f"no {what} for model {info.name!r} in {where}: train one with `{train}` (minutes on 2 cores)"
+        )
+    obj = load(where)
+    if obj.meta.get("model") != info.name:
+        raise PatientError(
+            f"the {what} in {where} was trained for model {obj.meta.get('model')!r}, not {info.name!r}"
+        )
+    return obj
+
+
 def load_emulator(info: ModelInfo, folder: Path | None = None) -> reference.Emulator:
     """The reference fit's emulator shipped with the model's estimator (or in `folder`)."""
-    where = folder or estimator_folder(info)
-    if not (where / "emulator.json").is_file() or not (where / "emulator.eqx").is_file():
-        raise PatientError(
-            f"no emulator for the reference fit of model {info.name!r} in {where}: train one with "
-            f"`neurorehab train-estimator {info.name} --emulator-only` (minutes on 2 cores)"
-        )
-    emu = reference.Emulator.load(where)
-    if emu.meta.get("model") != info.name:
-        raise PatientError(
-            f"the emulator in {where} was trained for model {emu.meta.get('model')!r}, not {info.name!r}"
-        )
+    train = f"neurorehab train-estimator {info.name} --emulator-only"
+    files = ("emulator.json", "emulator.eqx")
+    emu: reference.Emulator = _artefact(
+        info, folder or estimator_folder(info), files, "emulator for the reference fit", train,
+        reference.Emulator.load,
+    )  # fmt: skip
     return emu
 
 
 def load_estimator(info: ModelInfo, folder: Path | None = None) -> npe.Estimator:
     """The model's trained estimator (from `folder`, default the one shipped with the model)."""
-    where = folder or estimator_folder(info)
-    if not (where / "estimator.json").is_file() or not (where / "flow.eqx").is_file():
-        raise PatientError(
-            f"no trained estimator for model {info.name!r} in {where}: train one with "
-            f"`neurorehab train-estimator {info.name}` (minutes on 2 cores)"
-        )
-    est = npe.Estimator.load(where)
-    if est.meta.get("model") != info.name:
-        raise PatientError(
-            f"the estimator in {where} was trained for model {est.meta.get('model')!r}, not {info.name!r}"
-        )
+    files = ("estimator.json", "flow.eqx")
+    est: npe.Estimator = _artefact(
+        info, folder or estimator_folder(info), files, "trained estimator",
+        f"neurorehab train-estimator {info.name}", npe.Estimator.load,
+    )  # fmt: skip
     return est
