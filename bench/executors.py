@@ -80,11 +80,16 @@ def motor(n: int, days: int) -> dict:
     }
 
 
-def run(scenario: dict, executor: str, workers: int | None = None) -> dict:
+def run(scenario: dict, executor: str, workers: int | None = None, env: dict[str, str] | None = None) -> dict:
+    """`scenario` run end to end in a fresh process (`env`: added to its environment)."""
     with tempfile.TemporaryDirectory() as tmp:
         spec = {"scenario": scenario, "executor": executor, "workers": workers, "out": f"{tmp}/run"}
         res = subprocess.run(
-            [sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True, text=True, check=True
+            [sys.executable, "-c", CHILD, json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **(env or {})},
         )
     out = json.loads(res.stdout.strip().splitlines()[-1])
     n = scenario["patients"]["count"] * len(scenario["arms"])

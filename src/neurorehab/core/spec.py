@@ -8,7 +8,7 @@ condition all declare their numbers with these.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -91,6 +91,14 @@ class FitSpec:
     after onset. `plans`: the plan library. `primary`: the instrument a recommendation
     maximises and milestones use; `milestone`: its default target score; `grid_step`: days
     between the estimator's grid days in the window (assessments snap to the nearest).
+    `particles`: paths simulated for each posterior draw of a forecast, of which one is kept,
+    drawn with weights of the record's likelihood given the path's window scores (sequential
+    importance resampling at the window's end), so that a forecast follows the course the
+    window shows: for a model whose course the noise in the window decides (a bistable one),
+    parameters alone leave both courses open. `particle_sd`: per instrument, the spread of a
+    record about a path's window score beyond `noise_sd`, for a model whose scores carry their
+    own retest error (its score is then not noise-free). Both shape forecasts only, not what
+    an estimator learns.
     """
 
     prior: dict[str, dict[str, Any]]
@@ -104,3 +112,5 @@ class FitSpec:
     milestone: float
     source: str = ""
     grid_step: int = 1
+    particles: int = 1
+    particle_sd: dict[str, float] = field(default_factory=dict)

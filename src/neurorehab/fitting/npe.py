@@ -91,6 +91,36 @@ def _flow(key: Array, dim: int, cond: int, arch: Architecture) -> Any:
     )
 
 
+def _skeleton(dim: int, cond: int, arch: Architecture) -> Any:
+    """The flow's structure to load saved weights into, without initialising it: a real
+    initialisation compiles a random draw for every layer shape (3-5 s of a cold command),
+    where tracing the shapes takes a tenth of a second. flowjax's autoregressive layers keep
+    one closure over their transformer's initial parameters (`get_ravelled_pytree_constructor`),
+    which shape-tracing leaves holding tracers, so it is rebuilt for real (it draws nothing);
+    should a flowjax release change that, the flow is initialised as before
+    (`tests/test_fitting.py` checks both load alike)."""
+    from flowjax.utils import get_ravelled_pytree_constructor
+
+    shapes = eqx.filter_eval_shape(_flow, jax.random.key(0), dim, cond, arch)
+    fresh, _ = get_ravelled_pytree_constructor(
+        RationalQuadraticSpline(knots=arch.knots, interval=arch.interval),
+        filter_spec=eqx.is_inexact_array,
+        is_leaf=lambda leaf: isinstance(leaf, paramax.NonTrainable),
+    )
+    name = get_ravelled_pytree_constructor.__qualname__ + ".<locals>.constructor"
+    rebuilt = 0
+
+    def swap(leaf: Any) -> Any:
+        nonlocal rebuilt
+        if callable(leaf) and getattr(leaf, "__qualname__", "") == name:
+            rebuilt += 1
+            return fresh
+        return leaf
+
+    shapes = jax.tree.map(swap, shapes)
+    return shapes if rebuilt else _flow(jax.random.key(0), dim, cond, arch)
+
+
 @dataclass
 class Estimator:
     """A trained posterior estimator for the parameters `names` (valid ranges `low`, `high`)
@@ -144,7 +174,7 @@ class Estimator:
         doc = json.loads((folder / "estimator.json").read_text())
         grid = Grid.from_dict(doc["grid"])
         arch = Architecture(**doc["arch"])
-        skeleton = _flow(jax.random.key(0), len(doc["names"]), grid.width, arch)
+        skeleton = _skeleton(len(doc["names"]), grid.width, arch)
         with open(folder / "flow.eqx", "rb") as f:
             flow = eqx.tree_deserialise_leaves(f, skeleton)
         return cls(

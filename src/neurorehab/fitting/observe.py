@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.scipy.stats import norm
+from jax.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,50 @@ def add_noise(grid: Grid, key: Array, clean: Array, instrument_axis: int = -2) -
     low = jnp.asarray(grid.low, jnp.float32).reshape(shape)
     high = jnp.asarray(grid.high, jnp.float32).reshape(shape)
     return jnp.clip(clean + sd * jax.random.normal(key, clean.shape), low, high)
+
+
+def record_log_likelihood(
+    grid: Grid, record: ArrayLike, scores: ArrayLike, extra_sd: ArrayLike | None = None
+) -> Array:
+    """log p(record | a path's scores): `record` [..., instruments, days] (NaN: not assessed),
+    `scores` the path's scores on the same days; each instrument's measurement error
+    (`noise_sd`, and `extra_sd` [instruments] beyond it) as `add_noise` adds it, so a record at
+    an end of the range carries the probability mass that clipping puts there. Summed over what
+    was assessed; a path with no assessed value has log-likelihood 0."""
+    shape = (len(grid.instruments), 1)
+    sd = jnp.asarray(grid.noise_sd, jnp.float32).reshape(shape)
+    if extra_sd is not None:
+        sd = jnp.sqrt(sd * sd + jnp.asarray(extra_sd, jnp.float32).reshape(shape) ** 2)
+    sd = jnp.maximum(sd, 1e-3)  # a noise-free instrument: a narrow kernel, not a Dirac mass
+    low = jnp.asarray(grid.low, jnp.float32).reshape(shape)
+    high = jnp.asarray(grid.high, jnp.float32).reshape(shape)
+    record, scores = jnp.asarray(record), jnp.asarray(scores)
+    seen = ~jnp.isnan(record)
+    y = jnp.nan_to_num(record)
+    inner = norm.logpdf(y, scores, sd)
+    floor = norm.logcdf((low - scores) / sd)
+    ceiling = norm.logcdf((scores - high) / sd)
+    ll = jnp.where(y <= low, floor, jnp.where(y >= high, ceiling, inner))
+    return jnp.sum(jnp.where(seen, ll, 0.0), axis=(-2, -1))
+
+
+def resample_paths(
+    grid: Grid,
+    key: Array,
+    records: ArrayLike,
+    window: ArrayLike,
+    ok: ArrayLike,
+    extra_sd: ArrayLike | None = None,
+) -> Array:
+    """Which of k paths to keep for each of m draws (sequential importance resampling):
+    `window` [m, k, instruments, days] the paths' scores on the grid, `records` [m, ...] or
+    one record [instruments, days], `ok` [m, k] the paths that ran; each kept path is drawn
+    with weights of `record_log_likelihood`, so the kept paths follow p(path | draw, record).
+    A draw whose paths all failed keeps any one (its failure is reported downstream)."""
+    records = jnp.asarray(records)
+    if records.ndim == 2:
+        records = records[None]
+    ll = record_log_likelihood(grid, records[:, None], jnp.asarray(window), extra_sd)
+    ll = jnp.where(jnp.asarray(ok) & jnp.isfinite(ll), ll, -jnp.inf)
+    ll = jnp.where(jnp.isfinite(ll).any(axis=1, keepdims=True), ll, 0.0)
+    return jax.random.categorical(key, ll, axis=1)

@@ -112,7 +112,10 @@ class Emulator:
         doc = json.loads((folder / "emulator.json").read_text())
         grid = Grid.from_dict(doc["grid"])
         shape = EmulatorShape(**doc["shape"])
-        skeleton = _net(jax.random.key(0), len(doc["names"]), grid.shape[0] * grid.shape[1], shape)
+        # shapes only: initialising would compile a random draw per layer for nothing
+        skeleton = eqx.filter_eval_shape(
+            _net, jax.random.key(0), len(doc["names"]), grid.shape[0] * grid.shape[1], shape
+        )
         with open(folder / "emulator.eqx", "rb") as f:
             net = eqx.tree_deserialise_leaves(f, skeleton)
         return cls(

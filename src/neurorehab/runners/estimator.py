@@ -43,9 +43,11 @@ from neurorehab.runners.fit_sims import (
 def fingerprint(info: ModelInfo) -> str:
     """What an estimator was trained on: the fit declaration, the parameters' defaults and the
     source of the model and its events (a change to any makes a trained estimator stale)."""
-    fit = fit_spec(info)
+    declared = dataclasses.asdict(fit_spec(info))
+    for forecast_only in ("particles", "particle_sd"):  # how forecasts draw paths, not what is learned
+        declared.pop(forecast_only)
     parts = [
-        json.dumps(dataclasses.asdict(fit), sort_keys=True, default=str),
+        json.dumps(declared, sort_keys=True, default=str),
         json.dumps({k: v.default for k, v in sorted(info.params.items())}),
     ]
     for obj in (info.model, *info.events.values()):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -29,7 +30,7 @@ from neurorehab.core.engine import (
 )
 from neurorehab.core.failures import after_run_in
 from neurorehab.core.spec import FitSpec
-from neurorehab.fitting.observe import Grid
+from neurorehab.fitting.observe import Grid, resample_paths
 from neurorehab.models.registry import ModelInfo
 
 CHUNK = 1024  # training simulations per engine call (progress between them)
@@ -281,13 +282,27 @@ def run_draws(
     keys: Any,
     lane_width: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    *,
+    records: np.ndarray | None = None,
+    choice_key: Any = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Simulate parameter draws (`fitted`: name -> [m]) in each plan's scenario
     (`plan_scenarios`) with `keys` [m]: per plan (noise-free scores [m, instruments, days],
-    days since onset, ok [m], peak pain [m], peak fatigue [m])."""
+    days since onset, ok [m], peak pain [m], peak fatigue [m]).
+
+    With `records` ([m, instruments, grid days] or one for all, NaN: not assessed) and a fit
+    declaring `particles` > 1, each draw runs that many paths (keys split from its own) and
+    keeps one, drawn (`choice_key`) with weights of its record's likelihood given the path's
+    window scores (`FitSpec.particles`); the window is the same under every plan, so one path
+    is kept for all of them."""
     fit = fit_spec(info)
     grid = grid_of(fit)
     measures = [fit.instruments[i].measure for i in grid.instruments]
+    m = int(keys.shape[0])
+    k = fit.particles if records is not None else 1
+    if k > 1:
+        fitted = {name: np.repeat(np.asarray(v), k) for name, v in fitted.items()}
+        keys = jax.vmap(lambda key: jax.random.split(key, k))(keys).reshape(m * k)
     out = {}
     for plan, (res, run_days, codes) in _simulate_plans(
         scenarios, keys, fitted, [*measures, "pain", "fatigue"], lane_width, progress
@@ -301,6 +316,13 @@ def run_draws(
             res["pain"][:, after].max(axis=1),
             res["fatigue"][:, after].max(axis=1),
         )
+    if k > 1:
+        clean, days, ok = next(iter(out.values()))[:3]
+        window = clean[:, :, np.searchsorted(days, grid.days)].reshape(m, k, *grid.shape)
+        extra = np.asarray([fit.particle_sd.get(i, 0.0) for i in grid.instruments], np.float32)
+        kept = resample_paths(grid, choice_key, np.asarray(records), window, ok.reshape(m, k), extra)
+        rows = np.arange(m) * k + np.asarray(kept)
+        out = {plan: (c[rows], d, o[rows], p[rows], f[rows]) for plan, (c, d, o, p, f) in out.items()}
     return out
 
 

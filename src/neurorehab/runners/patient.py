@@ -197,7 +197,14 @@ def forecast(
     root = jax.random.key(seed)
     keys = jax.random.split(jax.random.fold_in(root, 1), n)  # the same keys for every plan
     runs = run_draws(
-        info, plan_scenarios(info, plans, n, seed, days), fitted, keys, forecast_lanes(n), progress
+        info,
+        plan_scenarios(info, plans, n, seed, days),
+        fitted,
+        keys,
+        forecast_lanes(n),
+        progress,
+        records=posterior.record.values,
+        choice_key=jax.random.fold_in(root, 3),
     )
     out = {}
     for plan in plans:

@@ -139,7 +139,14 @@ def validate(
     fitted = {k: draws[:m, :FORECAST_DRAWS, j].reshape(-1) for j, k in enumerate(est.names)}
     keys = jax.random.split(jax.random.fold_in(root, 4), m * FORECAST_DRAWS)
     scenarios = plan_scenarios(info, [plan], m * FORECAST_DRAWS, seed, days)
-    pred, pred_days, pred_ok, _, _ = run_draws(info, scenarios, fitted, keys)[plan]
+    pred, pred_days, pred_ok, _, _ = run_draws(
+        info,
+        scenarios,
+        fitted,
+        keys,
+        records=np.repeat(rec[:m], FORECAST_DRAWS, axis=0),
+        choice_key=jax.random.fold_in(root, 7),
+    )[plan]
     pred = pred.reshape(m, FORECAST_DRAWS, *pred.shape[1:])
     pred_ok = pred_ok.reshape(m, FORECAST_DRAWS)
     predictive = np.asarray(
