@@ -11,7 +11,8 @@ Methods (named as a statistician would look them up):
 - ANCOVA of follow-up on arm and baseline (the primary analysis; Vickers & Altman 2001, BMJ
   323:1123), statsmodels OLS;
 - a linear mixed model over repeated post-baseline visits (random intercept per patient, arm x
-  visit fixed effects, baseline as covariate; statsmodels MixedLM), the effect read at follow-up;
+  visit fixed effects, baseline as covariate; REML in closed form, `cohort.lmm`, checked
+  against statsmodels' MixedLM), the effect read at follow-up;
 - Hedges' g on change with the Hedges & Olkin (1985) large-sample interval;
 - responders against a minimal important difference; risk difference with Newcombe's hybrid
   score interval; number needed to treat as its inverse (Altman 1998, BMJ 317:1309);
@@ -24,13 +25,14 @@ Methods (named as a statistician would look them up):
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from neurorehab.cohort.lmm import fit_random_intercept
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,6 @@ def ancova(follow: np.ndarray, base: np.ndarray, treated: np.ndarray, alpha: flo
 
 def _mixed_model(data: TrialData, arm: int, base: np.ndarray, alpha: float) -> dict[str, Any]:
     """Random-intercept linear mixed model over post-baseline visits; arm effect at follow-up."""
-    import statsmodels.formula.api as smf
-
     if data.visits is None:
         return {"error": "no repeated visits recorded"}
     v = data.visits
@@ -172,24 +172,35 @@ def _mixed_model(data: TrialData, arm: int, base: np.ndarray, alpha: float) -> d
     frame["baseline"] = base[frame["patient"].to_numpy()]
     if frame.empty or frame["treated"].nunique() < 2:
         return {"error": "too few observed visits"}
-    formula = f"value ~ treated * C(day, Treatment(reference={data.followup_day}))"
+    days = np.sort(frame["day"].unique())
+    if data.followup_day not in days:
+        return {"error": f"no visit observed on the follow-up day {data.followup_day}"}
+    # value ~ treated * C(day, reference = follow-up) (+ baseline): `treated` is then the arm's
+    # effect at follow-up
+    day = frame["day"].to_numpy()
+    dummies = np.stack([day == d for d in days if d != data.followup_day], axis=1).astype(float)
+    treated = frame["treated"].to_numpy(float)[:, None]
+    columns = [np.ones((len(frame), 1)), treated, dummies, treated * dummies]
     if frame["baseline"].nunique() > 1:
-        formula += " + baseline"
+        columns.append(frame["baseline"].to_numpy(float)[:, None])
+    x = np.concatenate(columns, axis=1)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        return {"error": "the mixed model could not be fitted: its design is rank-deficient (a visit day "
+                "observed in one arm only)"}  # fmt: skip
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = smf.mixedlm(formula, frame, groups=frame["patient"]).fit(reml=True)
-        lo, hi = fit.conf_int(alpha).loc["treated"]
-        return {
-            "effect": float(fit.params["treated"]),
-            "ci_low": float(lo),
-            "ci_high": float(hi),
-            "p": float(fit.pvalues["treated"]),
-            "converged": bool(fit.converged),
-            "visits": len(frame),
-        }
+        fit = fit_random_intercept(x, frame["value"].to_numpy(float), frame["patient"].to_numpy())
     except (np.linalg.LinAlgError, ValueError) as err:
         return {"error": f"the mixed model could not be fitted: {err}"}
+    effect, se = float(fit.beta[1]), float(np.sqrt(fit.cov[1, 1]))
+    z = stats.norm.ppf(1 - alpha / 2)
+    return {
+        "effect": effect,
+        "ci_low": effect - z * se,
+        "ci_high": effect + z * se,
+        "p": float(2 * stats.norm.sf(abs(effect) / se)),
+        "converged": fit.converged,
+        "visits": len(frame),
+    }
 
 
 def analyse(

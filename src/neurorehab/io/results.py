@@ -65,9 +65,15 @@ def write_parquet(path: Path, table: pa.Table) -> None:
 
 
 def merge_shards(shards: list[Path], out: Path) -> None:
-    """Concatenate shard files (in the given order) into one Parquet file, atomically."""
-    table = pa.concat_tables([pq.read_table(p) for p in shards]) if shards else SCHEMA.empty_table()
-    write_parquet(out, table)
+    """Concatenate shard files (in the given order) into one Parquet file, atomically, one
+    shard in memory at a time (a 100,000-patient run's results never sit in memory whole)."""
+
+    def write(path: Path) -> None:
+        with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
+            for shard in shards:
+                writer.write_table(pq.read_table(shard, schema=SCHEMA))
+
+    write_atomic(out, write)
 
 
 def query(results: str | Path, sql: str) -> duckdb.DuckDBPyRelation:
