@@ -243,9 +243,9 @@ def test_reeducation_improves_localisation_early_plus_late_beats_late(trial):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the two-point-like distance after an adult repair is bimodal "
-    "(no discrimination, or a gap near the healthy one): re-education's effect on its mean "
-    "is under the noise of 16 patients (README.md, Limits)",
+    reason="the two-point-like distance after an adult repair is bimodal (no discrimination, "
+    "or an artefactual 1-4 mm gap from one-site-per-axon reinnervation): re-education lowers "
+    "both, and its effect on the mean is nil over the trial's 200 patients (README.md, Limits)",
 )
 def test_reeducation_improves_two_point_discrimination(trial):
     """The trial's primary outcome (Rosen & Lundborg 2007): the two-point-like distance at 12
