@@ -120,6 +120,16 @@ def test_cli_fit_forecast_recommend(tmp_path):
     assert "patient.html" in r.stdout and (tmp_path / "rec" / "patient.html").stat().st_size > 10_000
 
 
+def test_cli_forecast_of_a_lower_is_better_milestone():
+    """examples/ptsd-patient.csv (model `fear`, read from its instruments): the table's
+    milestone column says which side of the PCL-5 cut-off is reached (lower is healthy)."""
+    r = _cli(
+        "forecast", str(ROOT / "examples" / "ptsd-patient.csv"), "--plans", "waiting-list", "--draws", "16"
+    )
+    assert r.returncode == 0, r.stderr
+    assert "P(<= 33 by day 365)" in r.stdout, r.stdout
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [

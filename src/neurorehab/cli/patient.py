@@ -309,7 +309,9 @@ def forecast(
         spec = info.fit
         ins = spec.instruments[spec.primary]
         t = Table(title=f"{spec.primary}-like on day {spec.horizon_days} after onset")
-        for c in ("plan", "median", "90 % interval", f"P(>= {spec.milestone:g})"):
+        relation = ">=" if ins.higher_is_better else "<="  # the healthy side of the milestone
+        reach = f"P({relation} {spec.milestone:g} by day {spec.horizon_days})"
+        for c in ("plan", "median", "90 % interval", reach):
             t.add_column(c)
         for plan, f in fcs.items():
             col = int(abs(f.days - spec.horizon_days).argmin())
