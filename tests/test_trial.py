@@ -247,6 +247,15 @@ def test_random_intercept_reml_agrees_with_statsmodels_mixedlm(tau):
     assert ours.tau2 == pytest.approx(float(sm.cov_re.iloc[0, 0]), rel=1e-3, abs=1e-3 * ours.sigma2)
 
 
+def test_random_intercept_refuses_a_rank_deficient_design():
+    # a visit day observed in one arm only: its arm x day column repeats the day's column
+    rng = np.random.default_rng(1)
+    day = rng.integers(0, 2, 40).astype(float)
+    x = np.column_stack([np.ones(40), day, day])
+    with pytest.raises(ValueError, match="rank-deficient"):
+        fit_random_intercept(x, rng.normal(size=40), np.repeat(np.arange(10), 4))
+
+
 def test_a_null_intervention_rejects_at_alpha():
     """Two identical arms: the share of virtual trials rejecting at 0.05 is 0.05 (±3 binomial SD)."""
     data = _synthetic(n=2000, effect=0.0, seed=4)

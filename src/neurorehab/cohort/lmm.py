@@ -41,27 +41,30 @@ def _pieces(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[np.ndarra
 
 
 def fit_random_intercept(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> RandomIntercept:
-    """REML fit of `y` [n] on the design `x` [n, p] (full column rank) with a random intercept
-    for each value of `groups` [n]."""
+    """REML fit of `y` [n] on the design `x` [n, p] with a random intercept for each value of
+    `groups` [n]. Raises ValueError when the design is rank-deficient or too short."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     n, p = x.shape
     if n <= p:
         raise ValueError(f"{n} observations for {p} fixed effects")
     m, sx, sy = _pieces(x, y, groups)
     xtx, xty, yty = x.T @ x, x.T @ y, y @ y
+    rank = np.linalg.matrix_rank(xtx)
+    if rank < p:
+        raise ValueError(f"its design is rank-deficient (rank {rank} of {p} columns)")
 
-    def solve(gamma: float) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    def solve(gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
         c = gamma / (1.0 + m * gamma)
         a = xtx - (sx * c[:, None]).T @ sx
         b = xty - (sx * c[:, None]).T @ sy
         beta = np.linalg.solve(a, b)
         # r' W^-1 r = y'W^-1 y - b' beta (W^-1 = I - c J per patient)
         q = yty - c @ (sy * sy) - b @ beta
-        return beta, a, max(float(q), 1e-300), c
+        return beta, a, max(float(q), 1e-300)
 
     def criterion(log_gamma: float) -> float:
         gamma = float(np.exp(log_gamma)) if np.isfinite(log_gamma) else 0.0
-        _, a, q, _ = solve(gamma)
+        _, a, q = solve(gamma)
         _, logdet = np.linalg.slogdet(a)
         return 0.5 * ((n - p) * np.log(q / (n - p)) + np.log1p(m * gamma).sum() + logdet)
 
@@ -70,6 +73,6 @@ def fit_random_intercept(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Ra
     if criterion(-np.inf) <= float(res.fun):
         log_gamma = -np.inf
     gamma = float(np.exp(log_gamma)) if np.isfinite(log_gamma) else 0.0
-    beta, a, q, _ = solve(gamma)
+    beta, a, q = solve(gamma)
     sigma2 = q / (n - p)
     return RandomIntercept(beta, sigma2 * np.linalg.inv(a), sigma2, gamma * sigma2, bool(res.success))

@@ -11,6 +11,7 @@ serves any pattern of assessments, from none (the posterior is then the prior) t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -113,14 +114,19 @@ def record_log_likelihood(
     sd = jnp.maximum(sd, 1e-3)  # a noise-free instrument: a narrow kernel, not a Dirac mass
     low = jnp.asarray(grid.low, jnp.float32).reshape(shape)
     high = jnp.asarray(grid.high, jnp.float32).reshape(shape)
-    record, scores = jnp.asarray(record), jnp.asarray(scores)
+    record = jnp.asarray(record)
     seen = ~jnp.isnan(record)
-    y = jnp.nan_to_num(record)
-    inner = norm.logpdf(y, scores, sd)
-    floor = norm.logcdf((low - scores) / sd)
-    ceiling = norm.logcdf((scores - high) / sd)
-    ll = jnp.where(y <= low, floor, jnp.where(y >= high, ceiling, inner))
+    ll = censored_normal_logpdf(jnp.nan_to_num(record), jnp.asarray(scores), sd, low, high)
     return jnp.sum(jnp.where(seen, ll, 0.0), axis=(-2, -1))
+
+
+def censored_normal_logpdf(y: Array, mean: Array, sd: Array, low: Any, high: Any, tol: float = 0.0) -> Array:
+    """log density of a score recorded as Normal(mean, sd^2) clipped to [low, high]: at an end
+    of the range (within `tol`) the probability mass clipping puts there, else the density."""
+    inner = norm.logpdf(y, mean, sd)
+    floor = norm.logcdf((low - mean) / sd)
+    ceiling = norm.logcdf((mean - high) / sd)
+    return jnp.where(y <= low + tol, floor, jnp.where(y >= high - tol, ceiling, inner))
 
 
 def resample_paths(

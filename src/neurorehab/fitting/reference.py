@@ -38,10 +38,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax import Array
-from jax.scipy.stats import norm
 
 from neurorehab.fitting.npe import _forward
-from neurorehab.fitting.observe import Grid
+from neurorehab.fitting.observe import Grid, censored_normal_logpdf
 
 
 @dataclass(frozen=True)
@@ -281,11 +280,7 @@ def log_likelihood(emulator: Emulator, theta: Array, values: Array) -> Array:
     m, s = m.reshape(g.shape), s.reshape(g.shape)
     seen = ~jnp.isnan(values)
     y = (jnp.nan_to_num(values) - lo_i) / span
-    scale = jnp.sqrt(s * s + e * e)
-    inner = norm.logpdf(y, m, scale)
-    floor = norm.logcdf((0.0 - m) / scale)
-    ceiling = norm.logcdf((m - 1.0) / scale)
-    ll = jnp.where(y <= 1e-6, floor, jnp.where(y >= 1 - 1e-6, ceiling, inner))
+    ll = censored_normal_logpdf(y, m, jnp.sqrt(s * s + e * e), 0.0, 1.0, tol=1e-6)
     return jnp.sum(jnp.where(seen, ll, 0.0))
 
 
