@@ -1,6 +1,7 @@
 """`somatosensory` at work: the map's learning as matrix products against this machine's float32
 matrix throughput (bar: at least 30 %), and `nerve-reeducation-trial` with 200 patients over
-12 months (bar: under 5 minutes on 2 cores), with the memory a patient's state takes.
+12 months (bar: under 5 minutes on 2 cores), with the memory a patient's state takes, and the
+trial's outcomes (each arm against usual care, and the true effects the simulator knows).
 
     python bench/somatosensory.py              # both (about 8 minutes)
     python bench/somatosensory.py --processes  # and the trial again on two local processes
@@ -17,6 +18,7 @@ float32 matrix product.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -45,7 +47,7 @@ def learning_gflops() -> tuple[float, float, int]:
 
     def step(w, key, p):
         centres, points = model.touch(key, batch, jnp.asarray(SKIN.usage))
-        a = model.afferents(st, model.skin_activation(p, centres, st["alive"], points), jnp.zeros(()))
+        a = model.fire(p, st, centres, jnp.zeros(()), points)
         r = model.respond(p, w, jnp.ones(model.n_units), a, p["lateral_sd"], st["ref"])
         return model.learn(w, r, a, 0.1, st["mask"], p["latent"])
 
@@ -58,7 +60,7 @@ def learning_gflops() -> tuple[float, float, int]:
     return float(flops["flops"]) / seconds / 1e9, seconds, width
 
 
-def trial_seconds(patients: int, extra: tuple[str, ...] = ()) -> float:
+def trial_seconds(patients: int, extra: tuple[str, ...] = ()) -> tuple[float, dict]:
     text = (
         (ROOT / "scenarios/nerve-reeducation-trial.yaml")
         .read_text()
@@ -76,7 +78,29 @@ def trial_seconds(patients: int, extra: tuple[str, ...] = ()) -> float:
         )
         if done.returncode != 0:
             raise SystemExit(f"neurorehab run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        return time.perf_counter() - t
+        seconds = time.perf_counter() - t
+        return seconds, json.loads((Path(tmp) / "run" / "trial.json").read_text())
+
+
+def effects(trial: dict) -> None:
+    """The trial's outcomes: each arm against usual care (ANCOVA on baseline, and the true
+    effect the simulator knows), and early plus late against late alone (true effects)."""
+    rows = [(trial["primary_measure"], trial["comparisons"])]
+    rows += [(s["measure"], s["comparisons"]) for s in trial.get("secondary", [])]
+    for measure, comparisons in rows:
+        for arm, c in comparisons.items():
+            fit = c["ancova"]
+            true = c["true_effect"]
+            true = true["mean"] if isinstance(true, dict) else true
+            print(
+                f"  {measure}, {arm} - {trial['control']}: {fit['effect']:+.2f} "
+                f"[{fit['ci_low']:+.2f}, {fit['ci_high']:+.2f}], p {fit['p']:.3f}; true effect {true:+.2f}"
+            )
+        trues = {a: (c["true_effect"]["mean"] if isinstance(c["true_effect"], dict) else c["true_effect"])
+                 for a, c in comparisons.items()}  # fmt: skip
+        if {"late", "early-and-late"} <= trues.keys():
+            both = trues["early-and-late"] - trues["late"]
+            print(f"  {measure}, early-and-late - late: true effect {both:+.2f}")
 
 
 def main() -> None:
@@ -98,12 +122,13 @@ def main() -> None:
     nbytes = state_bytes(model, default_params(INFO, None))
     print(f"state: {nbytes / 2**20:.2f} MiB a patient")
     if not a.learning:
-        t = trial_seconds(a.patients)
+        t, trial = trial_seconds(a.patients)
         print(
             f"nerve-reeducation-trial, {a.patients} patients x 3 arms x 12 months (neurorehab run): {t:.0f} s"
         )
+        effects(trial)
         if a.processes:
-            t = trial_seconds(a.patients, ("--executor", "processes", "--workers", "2"))
+            t, _ = trial_seconds(a.patients, ("--executor", "processes", "--workers", "2"))
             print(f"the same on two processes (--executor processes --workers 2): {t:.0f} s")
 
 

