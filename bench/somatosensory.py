@@ -88,16 +88,16 @@ def effects(trial: dict) -> None:
     rows = [(trial["primary_measure"], trial["comparisons"])]
     rows += [(s["measure"], s["comparisons"]) for s in trial.get("secondary", [])]
     for measure, comparisons in rows:
+        # the primary's true effect is {"mean", "note"}, a secondary's a plain number
+        trues = {a: c["true_effect"] for a, c in comparisons.items()}
+        trues = {a: t["mean"] if isinstance(t, dict) else t for a, t in trues.items()}
         for arm, c in comparisons.items():
             fit = c["ancova"]
-            true = c["true_effect"]
-            true = true["mean"] if isinstance(true, dict) else true
             print(
                 f"  {measure}, {arm} - {trial['control']}: {fit['effect']:+.2f} "
-                f"[{fit['ci_low']:+.2f}, {fit['ci_high']:+.2f}], p {fit['p']:.3f}; true effect {true:+.2f}"
+                f"[{fit['ci_low']:+.2f}, {fit['ci_high']:+.2f}], p {fit['p']:.3f}; "
+                f"true effect {trues[arm]:+.2f}"
             )
-        trues = {a: (c["true_effect"]["mean"] if isinstance(c["true_effect"], dict) else c["true_effect"])
-                 for a, c in comparisons.items()}  # fmt: skip
         if {"late", "early-and-late"} <= trues.keys():
             both = trues["early-and-late"] - trues["late"]
             print(f"  {measure}, early-and-late - late: true effect {both:+.2f}")

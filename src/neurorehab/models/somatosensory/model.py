@@ -379,30 +379,33 @@ class Somatosensory(Model):
         self,
         params: dict[str, Array],
         centres: Array,
+        sites: Array,
         alive: Array,
         points: Array | None = None,
-        sites: Array | None = None,
     ) -> Array:
-        """[B, S] activation of every skin site (or of `sites` [A]: [B, A]) by touches on sites
-        `centres` [B], at `points` [B, 2] within those sites' patches (their centres when
-        None). A site stands for the receptors of its patch, so its reach is the touch's spread
-        widened by the patch's extent (per axis: sd^2 + half^2 / 3, a uniform patch's
-        variance)."""
+        """[B, A] activation of the skin sites `sites` [A] by touches on sites `centres` [B], at
+        `points` [B, 2] within those sites' patches (their centres when None). A site stands for
+        the receptors of its patch, so its reach is the touch's spread widened by the patch's
+        extent (per axis: sd^2 + half^2 / 3, a uniform patch's variance)."""
         xy = jnp.asarray(SKIN.xy)
         surface = jnp.asarray(SKIN.surface)
         touch = params["touch_sd_mm"] * jnp.where(surface > 0, 3.0, 1.0)
-        var = touch[:, None] ** 2 + jnp.asarray(SKIN.half) ** 2 / 3.0  # [S, 2]
+        var = (touch[:, None] ** 2 + jnp.asarray(SKIN.half) ** 2 / 3.0)[sites]  # [A, 2]
         at = xy[centres] if points is None else points
-        here, surf = xy, surface
-        if sites is not None:
-            here, var, surf, alive = xy[sites], var[sites], surface[sites], alive[sites]
+        here = xy[sites]
         # The two axes' terms added by hand: as a sum over a trailing axis of 2, XLA made one
         # slow fusion of it (a seventh of a day's time).
         z = (at[:, None, 0] - here[None, :, 0]) ** 2 / (2.0 * var[None, :, 0]) + (
             at[:, None, 1] - here[None, :, 1]
         ) ** 2 / (2.0 * var[None, :, 1])
-        same = surface[centres][:, None] == surf[None, :]  # a touch reaches one surface
-        return jnp.where(same, jnp.exp(-z), 0.0) * alive[None, :]
+        same = surface[centres][:, None] == surface[sites][None, :]  # a touch reaches one surface
+        return jnp.where(same, jnp.exp(-z), 0.0) * alive[sites][None, :]
+
+    def _afferent_gain(self, st: dict[str, Array], day: Array) -> Array:
+        """[A] how strongly each afferent passes on its skin's activation: its receptors'
+        maturity while it innervates skin and is not blocked, else 0."""
+        live = (st["target"] >= 0) & (day >= st["block_until"])
+        return st["maturity"] * live
 
     def fire(
         self,
@@ -412,20 +415,18 @@ class Somatosensory(Model):
         day: Array,
         points: Array | None = None,
     ) -> Array:
-        """[B, A] afferent firing for touches on `centres` (at `points`): as
-        `afferents(st, skin_activation(...), day)`, with each afferent's activation computed
-        at its own site. Gathering afferents from the touches' [B, S] activation made XLA lay
-        the firing out site-major, which slowed the response's product by half."""
-        skin = self.skin_activation(params, centres, st["alive"], points, sites=jnp.maximum(st["target"], 0))
-        live = (st["target"] >= 0) & (day >= st["block_until"])
-        return skin * (st["maturity"] * live)[None, :]
+        """[B, A] afferent firing for touches on `centres` (at `points`), each afferent's skin
+        activation computed at its own site. (Gathering afferents from the touches' activation
+        of every site made XLA lay the firing out site-major, which slowed the response's
+        product by half.)"""
+        skin = self.skin_activation(params, centres, jnp.maximum(st["target"], 0), st["alive"], points)
+        return skin * self._afferent_gain(st, day)[None, :]
 
     def afferents(self, st: dict[str, Array], skin: Array, day: Array) -> Array:
-        """[B, A] afferent firing for skin activation [B, S]."""
-        has = st["target"] >= 0
+        """[B, A] afferent firing for a given skin activation of every site [B, S] (stimuli
+        that are not touches of sites, such as the two-point test's)."""
         fires = jnp.take(skin, jnp.maximum(st["target"], 0), axis=1)
-        live = has & (day >= st["block_until"])
-        return fires * (st["maturity"] * live)[None, :]
+        return fires * self._afferent_gain(st, day)[None, :]
 
     def mask(self, params: dict[str, Array], st: dict[str, Array]) -> Array:
         """[C, A] soft arbor mask."""
