@@ -1,12 +1,14 @@
-"""A shared run-in, simulated once a shard against once an arm: the same scenario both ways in
-one process, side by side, with the results checked equal bit for bit.
+"""Shared stretches of arms, simulated once a shard against once an arm: the same scenario both
+ways in one process, side by side, with the results checked equal bit for bit.
 
     python bench/run_in.py                                  # the demo (a virtual EXCITE, 128 patients)
     python bench/run_in.py scenarios/stroke-excite.yaml --patients 256 --repeats 2 --json
 
 A trial's arms are alike until their protocols part (EXCITE: 180 days after the stroke, then a
-year): `CompiledScenario.shared` runs those slots once a shard and every arm goes on from the
-patients' carries. Each repeat runs the scenario whole-per-arm and shared, in alternating order
+year; nerve-reeducation-trial: usual care and late re-education alike for 90 days, early
+re-education from day 7): `CompiledScenario.branches` runs each shared stretch once a shard
+and an arm goes on from the carry of the earlier arm it follows longest. Each repeat runs
+the scenario whole-per-arm and shared, in alternating order
 (so neither always pays the process's warm-up); reported: the median times and their ratio.
 """
 
@@ -45,13 +47,14 @@ def main() -> None:
         data["patients"]["count"] = cfg.patients
     scenario = parse_scenario(data)
     c = compile_scenario(scenario)
-    shared_slots = c.shared
-    sharing = CompiledScenario.__dict__["shared"]
+    branches = c.branches
+    sharing = CompiledScenario.__dict__["branches"]
+    apart = property(lambda self: tuple((-1, 0) for _ in self.arms))
     times: dict[str, list[float]] = {"whole": [], "shared": []}
     tables = {}
     for r in range(cfg.repeats):
         for mode in ("whole", "shared") if r % 2 == 0 else ("shared", "whole"):
-            CompiledScenario.shared = sharing if mode == "shared" else property(lambda self: 0)  # type: ignore[assignment,method-assign]
+            CompiledScenario.branches = sharing if mode == "shared" else apart  # type: ignore[assignment,method-assign]
             out = Path(tempfile.mkdtemp(prefix=f"nr-runin-{mode}-")) / "run"
             t = time.perf_counter()
             run_scenario(scenario, out)
@@ -62,14 +65,14 @@ def main() -> None:
                 .sort_values(["arm", "patient", "day", "minute", "measure"])
                 .reset_index(drop=True)
             )
-    CompiledScenario.shared = sharing  # type: ignore[method-assign]
+    CompiledScenario.branches = sharing  # type: ignore[method-assign]
     same = tables["whole"].equals(tables["shared"])
     whole, shared = (statistics.median(times[m]) for m in ("whole", "shared"))
     result = {
         "scenario": scenario.name,
         "patients": scenario.patients.count,
         "arms": len(scenario.arms),
-        "slots_shared": shared_slots,
+        "branches": [list(b) for b in branches],
         "slots": [int(a.calendar.day.shape[0]) for a in c.arms],
         "whole_s": round(whole, 1),
         "shared_s": round(shared, 1),

@@ -4,6 +4,7 @@ correlated traits and patient tables, and identical numbers from every executor.
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ from neurorehab.cohort.trial import (
 from neurorehab.config import compile_scenario, parse_scenario
 from neurorehab.config.scenario import ScenarioError
 from neurorehab.runners import Execution, run_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TRIAL = {
     "name": "trial-small",
@@ -371,9 +374,80 @@ def test_impossible_correlations_are_refused():
 # --- a whole run -------------------------------------------------------------------------------
 
 
+UNBRANCHED = property(lambda self: tuple((-1, 0) for _ in self.arms))  # every arm run whole
+
+
 def _results(folder):
     t = pq.read_table(folder / "results.parquet").to_pandas()
     return t.sort_values(["arm", "patient", "day", "measure"]).reset_index(drop=True)
+
+
+def test_arms_that_part_at_different_days_form_a_tree_with_the_numbers_of_whole_runs(tmp_path, monkeypatch):
+    """Arms that part at different days (rest; practice from day 21; practice from day 7; the
+    same for a week longer) run each shared stretch once: an arm goes on from the carry of
+    the earlier arm it follows longest (`CompiledScenario.branches`), a grandchild from its
+    parent's. The results equal, bit for bit, those of every arm run whole."""
+    from neurorehab.config.compile import CompiledScenario
+
+    practice = {"weeks": 3, "sessions_per_week": 5, "repetitions": 60}
+    s = scenario(
+        **{"patients.count": 24, "chunk_size": 8, "duration_days": 42},
+        arms=[
+            {"name": "rest"},
+            {"name": "late", "protocol": [{"start_day": 21, **practice}]},
+            {"name": "early", "protocol": [{"start_day": 7, **practice}]},
+            {"name": "early-longer", "protocol": [{"start_day": 7, **practice, "weeks": 4}]},
+        ],
+    )
+    c = compile_scenario(s)
+    (p0, _), (p1, late), (p2, early), (p3, longer) = c.branches
+    assert (p0, p1, p2, p3) == (-1, 0, 0, 2)  # early-longer follows early, not rest
+    assert 0 < early < late and early < longer
+    assert c.stops(0) == (early, late) and c.stops(2) == (longer,)
+    tree = tmp_path / "tree"
+    run_scenario(s, tree)
+    monkeypatch.setattr(CompiledScenario, "branches", UNBRANCHED)
+    whole = tmp_path / "whole"
+    run_scenario(s, whole)
+    pd.testing.assert_frame_equal(_results(tree), _results(whole), check_exact=True)
+
+
+def test_pictures_of_a_branched_run_are_those_of_patient_0_run_alone(tmp_path, monkeypatch):
+    """When arms branch, an arm's pictures come from the carries at the cuts after each pictured
+    slot (`runners.shards._cuts`), so they show the run the results come from; they equal
+    those of patient 0 run alone (`snapshots_one`, the path of an unbranched run) to float32
+    rounding (the two are compiled apart: a lane of 8 against one patient unbatched)."""
+    import yaml
+
+    from neurorehab.config import load_scenario
+    from neurorehab.config.compile import CompiledScenario
+
+    data = yaml.safe_load((ROOT / "scenarios" / "stroke-cimt.yaml").read_text())
+    practice = {"intervention": "task-practice", "weeks": 1, "sessions_per_week": 5, "repetitions": 100}
+    data.update(duration_days=20, assessments={"every_days": 4}, chunk_size=8)
+    data["patients"]["count"] = 8
+    data["arms"] = [
+        {"name": "no-therapy"},
+        {"name": "from-day-10", "protocol": [{**practice, "start_day": 10}]},
+        {"name": "from-day-6", "protocol": [{**practice, "start_day": 6}]},
+    ]
+    data.pop("trial", None)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    s = load_scenario(path)
+    assert compile_scenario(s).branched
+    run_scenario(s, tmp_path / "tree")
+    monkeypatch.setattr(CompiledScenario, "branches", UNBRANCHED)
+    run_scenario(s, tmp_path / "alone")
+    pd.testing.assert_frame_equal(_results(tmp_path / "tree"), _results(tmp_path / "alone"), check_exact=True)
+    for arm in ("no-therapy", "from-day-10", "from-day-6"):
+        tree, alone = (np.load(tmp_path / run / "snapshots" / f"{arm}.npz") for run in ("tree", "alone"))
+        assert sorted(tree.files) == sorted(alone.files) and len(tree.files) > 2
+        for k in tree.files:
+            if tree[k].dtype.kind == "f":
+                np.testing.assert_allclose(tree[k], alone[k], rtol=1e-5, atol=1e-7, err_msg=f"{arm} {k}")
+            else:
+                np.testing.assert_array_equal(tree[k], alone[k], err_msg=f"{arm} {k}")
 
 
 def test_process_workers_are_dealt_cores_in_turn():
@@ -492,16 +566,17 @@ def test_secondary_outcomes_are_analysed_over_the_primary_allocation(tmp_path):
 
 def test_arms_share_their_run_in_with_the_numbers_of_whole_runs(tmp_path, monkeypatch):
     """The arms of `trial-small` are alike until practice starts on day 7: a shard simulates that
-    run-in once and each arm goes on from it (`CompiledScenario.shared`). The results equal,
-    bit for bit, those of every arm run whole (the engine's conformance test splits every
+    run-in once and the later arm goes on from the first's carry (`CompiledScenario.branches`).
+    The results equal, bit for bit, those of every arm run whole (the engine's conformance test splits every
     model's calendar the same way)."""
     from neurorehab.config.compile import CompiledScenario
 
     s = scenario()
-    assert compile_scenario(s).shared > 0
+    assert compile_scenario(s).branches == ((-1, 0), (0, compile_scenario(s).branches[1][1]))
+    assert compile_scenario(s).branches[1][1] > 0
     shared = tmp_path / "shared"
     run_scenario(s, shared)
-    monkeypatch.setattr(CompiledScenario, "shared", property(lambda self: 0))
+    monkeypatch.setattr(CompiledScenario, "branches", UNBRANCHED)
     whole = tmp_path / "whole"
     run_scenario(s, whole)
     pd.testing.assert_frame_equal(_results(shared), _results(whole), check_exact=True)

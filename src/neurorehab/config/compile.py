@@ -9,6 +9,7 @@ only by their protocol).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -32,7 +33,7 @@ from neurorehab.config.scenario import (
     varying,
 )
 from neurorehab.core import condition as condition_
-from neurorehab.core.engine import Bounds, Calendar, common_bounds, shared_slots, split_calendar
+from neurorehab.core.engine import Bounds, Calendar, common_bounds, shared_slots
 from neurorehab.core.model import Event, Model
 from neurorehab.core.progression import Rule
 from neurorehab.models import ModelInfo, registry
@@ -69,24 +70,54 @@ class CompiledScenario:
         return common_bounds([a.calendar for a in self.arms])
 
     @cached_property
-    def shared(self) -> int:
-        """Leading slots every arm runs alike (`core.engine.shared_slots`: a run-in before the
-        protocols part), which a shard simulates once and every arm resumes from; 0 when there
-        is none, when an arm follows a progression rule, or when an arm would have nothing left."""
+    def branches(self) -> tuple[tuple[int, int], ...]:
+        """Where each arm leaves an earlier one: (parent arm, slot), the earlier arm whose
+        calendar it follows longest (`core.engine.shared_slots`; the first such arm on a tie)
+        and the first slot where they differ; (-1, 0) for an arm that shares nothing. A shard
+        runs the slots two arms share once, and the later arm goes on from the earlier one's
+        carry, so arms that part at different days (a control arm, therapy from day 90, therapy
+        from day 7) form a tree. An arm keeps at least one slot of its own; none branch when an
+        arm follows a progression rule (its controls are per arm).
+
+        The parent's own branch is never later than the child's: had the parent left its own
+        parent q after the child's slot, the child would follow q as long, and q comes first."""
         if any(a.rule is not None for a in self.arms):
-            return 0
+            return tuple((-1, 0) for _ in self.arms)
         calendars = [a.calendar for a in self.arms]
-        return min(shared_slots(calendars), min(int(c.day.shape[0]) for c in calendars) - 1)
+        length = [int(cal.day.shape[0]) for cal in calendars]
+        out = [(-1, 0)]
+        for i in range(1, len(calendars)):
+            best = (-1, 0)
+            for j in range(i):
+                at = min(shared_slots([calendars[j], calendars[i]]), length[i] - 1, length[j] - 1)
+                if at > best[1]:
+                    best = (j, at)
+            out.append(best)
+        return tuple(out)
+
+    def stops(self, arm: int) -> tuple[int, ...]:
+        """The slots where a later arm leaves this one (after this arm's own branch), in order:
+        a shard keeps this arm's carry at each for the arms that go on from it."""
+        start = self.branches[arm][1]
+        return tuple(sorted({at for parent, at in self.branches if parent == arm and at > start}))
+
+    @property
+    def branched(self) -> bool:
+        """Whether any arm goes on from another's carry (`branches`)."""
+        return any(parent >= 0 for parent, _ in self.branches)
 
     @cached_property
     def split_bounds(self) -> Bounds:
-        """One shape for the shared run-in and every arm's rest (`shared`): the slots of the
-        longest of them, and every arm's bounds on trials and day steps, as the whole calendars
-        would run at (a session's trial keys depend on its bound)."""
+        """One shape for every part of every arm between its branch, its stops and its end
+        (`branches`): the slots of the longest part, and every arm's bounds on trials and day
+        steps as the whole calendars would run at (a session's trial keys depend on its bound),
+        so all parts run under one compiled program."""
         whole = self.bounds
-        parts = [split_calendar(a.calendar, self.shared) for a in self.arms]
-        slots = max(max(int(t.day.shape[0]) for _, t in parts), int(parts[0][0].day.shape[0]))
-        return Bounds(slots, whole.max_trials, whole.max_days)
+        longest = 0
+        for i, arm in enumerate(self.arms):
+            cuts = (self.branches[i][1], *self.stops(i), int(arm.calendar.day.shape[0]))
+            longest = max(longest, *(b - a for a, b in itertools.pairwise(cuts)))
+        return Bounds(longest, whole.max_trials, whole.max_days)
 
     @property
     def n_patients(self) -> int:

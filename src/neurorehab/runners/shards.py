@@ -88,31 +88,71 @@ class Shard(NamedTuple):
     seconds: float
 
 
-@lru_cache(maxsize=1)
-def _run_in(text: str, inputs: str, start: int, n: int, chunk: int) -> tuple[dict[str, np.ndarray], Any]:
-    """A shard's run-in (`CompiledScenario.shared`): its measures and where each patient stands
-    after it, kept for the next job of the same patients (jobs run patients-first, so every arm
-    of a shard resumes from one run-in)."""
+@lru_cache(maxsize=16)
+def _carry(
+    text: str, inputs: str, start: int, n: int, chunk: int, arm: int, slot: int
+) -> tuple[dict[str, np.ndarray], Any]:
+    """Where a shard's patients stand in arm `arm` after its first `slot` slots, and the
+    measures of those slots: up to the arm's branch (`CompiledScenario.branches`), the parent
+    arm's (or, at 0, the patients' start); later, the arm's carry at its previous cut
+    (`_cuts`) run on to `slot`. Kept for the next jobs of the same patients (jobs run
+    patients-first, so an arm finds its parent's carry here; a worker that did not run the
+    parent computes it, with the same numbers)."""
     c = _compiled(text, inputs)
+    parent, at = c.branches[arm]
+    if slot <= at and parent >= 0:
+        return _carry(text, inputs, start, n, chunk, parent, slot)
     ids = np.arange(start, start + n)
-    initial = _developed(text, inputs, start, n, chunk) if type(c.model).develops else None
     params, condition, keys = c.sample_params(ids), c.sample_condition(ids), c.sim_keys(ids)
-    # from a carry, as every arm's rest resumes: the run-in and the arms share one compiled program
-    begin = initial_carry(c.model, params, keys, condition=condition, initial=initial, chunk_size=chunk)
+    if slot == 0:  # the patients' start: every part resumes from a carry, under one program
+        initial = _developed(text, inputs, start, n, chunk) if type(c.model).develops else None
+        begin = initial_carry(c.model, params, keys, condition=condition, initial=initial, chunk_size=chunk)
+        return {}, begin
+    previous = max(cut for cut in (0, *_cuts(c, arm, start)) if cut < slot)
+    done, carry = _carry(text, inputs, start, n, chunk, arm, previous)
+    part = split_calendar(split_calendar(c.arms[arm].calendar, slot)[0], previous)[1]
     measures, _, carry = simulate(
         c.model,
         params,
-        split_calendar(c.arms[0].calendar, c.shared)[0],
+        part,
         keys,
         condition=condition,
         events=c.events,
         event_values=c.sample_events(ids),
         chunk_size=chunk,
-        resume=begin,
+        resume=carry,
         bounds=c.split_bounds,
         return_carry=True,
     )  # type: ignore[misc]
-    return measures, carry
+    return _joined(done, measures), carry
+
+
+def _cuts(c: Any, arm: int, start: int) -> tuple[int, ...]:
+    """Where a shard cuts an arm's run, in order: its branch, the stops where later arms leave
+    it and, in an arm's first shard, after each pictured slot (`snapshot_slots`: the pictures
+    are taken from the carries there, so they show the run the results come from)."""
+    at = c.branches[arm][1]
+    cuts = {at, *c.stops(arm)}
+    if start == 0 and _pictures(c.model):
+        cal = c.arms[arm].calendar
+        n_slots = int(cal.day.shape[0])
+        cuts |= {s + 1 for s in snapshot_slots(cal).values() if at < s + 1 < n_slots}
+    return tuple(sorted(cuts))
+
+
+def _pictures(model: Model) -> bool:
+    """Whether the model has something to picture (`Model.snapshot`)."""
+    return type(model).snapshot is not Model.snapshot
+
+
+def job_key(job: Job) -> tuple[str, str, int, int, int]:
+    """A job's patients, as `_carry` and `_developed` key them."""
+    return job.scenario, job.inputs, job.start, job.n, job.chunk
+
+
+def _joined(first: dict[str, np.ndarray], then: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Measures [patients, slots] of two consecutive parts of a run, as one."""
+    return {k: np.concatenate([first[k], v], axis=1) for k, v in then.items()} if first else then
 
 
 def compute_shard(job: Job) -> Shard:
@@ -149,22 +189,46 @@ def compute_shard(job: Job) -> Shard:
         chunk_size=job.chunk,
         rule=arm.rule,
     )
-    if c.shared:  # the run-in the arms share, once a shard; this arm goes on from it
-        run_in, carry = _run_in(job.scenario, job.inputs, job.start, job.n, job.chunk)
-        rest, codes = run(split_calendar(arm.calendar, c.shared)[1], resume=carry, bounds=c.split_bounds)  # type: ignore[misc]
-        measures = {k: np.concatenate([run_in[k], v], axis=1) for k, v in rest.items()}
-        codes = after_run_in(codes, run_in)
+    pictured = job.start == 0 and _pictures(c.model)
+    snaps = None
+    if c.branched:  # the slots this arm shares with an earlier one run once a shard (`_carry`)
+        last = _cuts(c, job.arm, job.start)[-1]
+        done, carry = _carry(*job_key(job), job.arm, last)
+        rest, codes, final = run(
+            split_calendar(arm.calendar, last)[1], resume=carry, bounds=c.split_bounds, return_carry=True
+        )  # type: ignore[misc]
+        measures = _joined(done, rest)
+        codes = after_run_in(codes, done) if done else codes
+        if pictured:  # patient 0 after each pictured slot, from the carries at the cuts there
+            labels, n_slots = snapshot_slots(arm.calendar), int(arm.calendar.day.shape[0])
+            after = [
+                final if s + 1 == n_slots else _carry(*job_key(job), job.arm, s + 1)[1]
+                for s in labels.values()
+            ]
+            first = [jax.tree_util.tree_map(lambda x: x[0], a.state) for a in after]
+            snaps = picture_arrays(labels, [c.model.snapshot(state) for state in first])
     else:  # every arm at one shape: one compilation for the scenario
         measures, codes = run(arm.calendar, initial=initial, bounds=c.bounds)  # type: ignore[misc]
+        if pictured:
+            snaps = snapshot_arrays(c, arm, (params, condition, values), keys[0], initial)
     keep = {k: measures[k][:, arm.assess] for k in c.measures}
-    pictures = type(c.model).snapshot is not Model.snapshot  # the model has something to picture
-    snaps = (
-        snapshot_arrays(c, arm, (params, condition, values), keys[0], initial)
-        if job.start == 0 and pictures
-        else None
-    )
     table = tidy_table(arm.name, ids, arm.days[arm.assess], keep, codes, minutes=arm.minutes[arm.assess])
     return Shard(table, snaps, time.perf_counter() - t)
+
+
+def by_patients(jobs: list[Job]) -> list[tuple[Job, ...]]:
+    """The jobs grouped by their patients, in order: a worker runs every arm of a group, so
+    the group's development and the stretches its arms share (`_carry`) are computed once,
+    not once on each worker an arm lands on."""
+    groups: dict[int, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.start, []).append(job)
+    return [tuple(g) for g in groups.values()]
+
+
+def compute_group(jobs: tuple[Job, ...]) -> list[Shard]:
+    """`compute_shard` for each job of a group (`by_patients`), in order."""
+    return [compute_shard(job) for job in jobs]
 
 
 def save_shard(job: Job, shard: Shard) -> None:
@@ -267,9 +331,10 @@ def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, Shard], N
         initializer=_start_worker,
         initargs=(os.getpid(), _core_sets(n), ctx.Value("i", 0)),
     ) as pool:
-        futures = {pool.submit(compute_shard, job): job for job in jobs}
+        futures = {pool.submit(compute_group, group): group for group in by_patients(jobs)}
         for future in as_completed(futures):
-            finished(futures[future], future.result())
+            for job, shard in zip(futures[future], future.result(), strict=True):
+                finished(job, shard)
 
 
 def _dask(jobs: list[Job], how: Execution, finished: Callable[[Job, Shard], None]) -> None:
@@ -295,9 +360,10 @@ def _dask(jobs: list[Job], how: Execution, finished: Callable[[Job, Shard], None
         )
         client = Client(cluster)
     try:
-        futures = {client.submit(compute_shard, job, pure=False): job for job in jobs}
+        futures = {client.submit(compute_group, group, pure=False): group for group in by_patients(jobs)}
         for future in as_completed(futures):
-            finished(futures[future], future.result())
+            for job, shard in zip(futures[future], future.result(), strict=True):
+                finished(job, shard)
     finally:
         client.close()
         if cluster is not None:
@@ -347,6 +413,11 @@ def snapshot_arrays(c: Any, arm: Any, patient: Any, key: Any, initial: Any = Non
         rule=arm.rule,
         initial=first,
     )
+    return picture_arrays(labels, snaps)
+
+
+def picture_arrays(labels: dict[str, int], snaps: Any) -> dict[str, np.ndarray]:
+    """Pictures (`Model.snapshot` of each labelled slot) as `label__name` arrays and `labels`."""
     arrays = {
         f"{label}__{k}": np.asarray(v)
         for label, snap in zip(labels, snaps, strict=True)
