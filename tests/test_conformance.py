@@ -5,6 +5,7 @@ package or through the `neurorehab.models` entry point, is covered by registerin
 is built from the registry, never by hand.
 """
 
+import itertools
 import json
 
 import jax
@@ -132,9 +133,10 @@ def test_a_padded_calendar_gives_the_same_numbers(name):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_a_calendar_run_in_parts_gives_the_numbers_of_one_run(name):
-    # Arms that share a run-in run it once and each goes on from its carry (the runners'
-    # `CompiledScenario.shared`): split anywhere, the parts give the whole run's numbers, bit
-    # for bit, and the failure codes of whole runs.
+    # Arms that share a stretch run it once and each goes on from its carry (the runners'
+    # `CompiledScenario.branches`): split anywhere, the parts give the whole run's numbers, bit
+    # for bit, and the failure codes of whole runs; so do three parts in a chain under one
+    # shape (an arm cut at its branch, where a later arm leaves it, and after a picture).
     from neurorehab.core.engine import Bounds, initial_carry, split_calendar
     from neurorehab.core.failures import after_run_in
 
@@ -152,6 +154,18 @@ def test_a_calendar_run_in_parts_gives_the_numbers_of_one_run(name):
             joined = np.concatenate([first[k], rest[k]], axis=1)
             np.testing.assert_array_equal(joined, whole[k], err_msg=f"{name}.{k} split at slot {at}")
         np.testing.assert_array_equal(after_run_in(rest_codes, first), codes)
+    if n >= 3:
+        cuts = sorted({0, 1, max(2, n // 2), n})
+        bounds = Bounds(max(b - a for a, b in itertools.pairwise(cuts)), cal.max_trials, cal.max_days)
+        carry, parts = initial_carry(model, params, keys), []
+        for a, b in itertools.pairwise(cuts):
+            part = split_calendar(split_calendar(cal, b)[0], a)[1]
+            done, _, carry = simulate(model, params, part, keys, events=events, resume=carry, bounds=bounds,
+                                      return_carry=True)  # fmt: skip
+            parts.append(done)
+        for k in info.measures:
+            joined = np.concatenate([p[k] for p in parts], axis=1)
+            np.testing.assert_array_equal(joined, whole[k], err_msg=f"{name}.{k} in parts at {cuts}")
 
 
 def test_failure_codes_of_a_run_in_count_in_the_whole_run():

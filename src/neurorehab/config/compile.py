@@ -73,7 +73,8 @@ class CompiledScenario:
     def branches(self) -> tuple[tuple[int, int], ...]:
         """Where each arm leaves an earlier one: (parent arm, slot), the earlier arm whose
         calendar it follows longest (`core.engine.shared_slots`; the first such arm on a tie)
-        and the first slot where they differ; (-1, 0) for an arm that shares nothing. A shard
+        and the first slot where they differ (at most the last slot of either, when one
+        calendar begins the other); (-1, 0) for an arm that shares nothing. A shard
         runs the slots two arms share once, and the later arm goes on from the earlier one's
         carry, so arms that part at different days (a control arm, therapy from day 90, therapy
         from day 7) form a tree. An arm keeps at least one slot of its own; none branch when an

@@ -88,7 +88,6 @@ class Shard(NamedTuple):
     seconds: float
 
 
-@lru_cache(maxsize=16)
 def _carry(
     text: str, inputs: str, start: int, n: int, chunk: int, arm: int, slot: int
 ) -> tuple[dict[str, np.ndarray], Any]:
@@ -96,12 +95,22 @@ def _carry(
     measures of those slots: up to the arm's branch (`CompiledScenario.branches`), the parent
     arm's (or, at 0, the patients' start); later, the arm's carry at its previous cut
     (`_cuts`) run on to `slot`. Kept for the next jobs of the same patients (jobs run
-    patients-first, so an arm finds its parent's carry here; a worker that did not run the
-    parent computes it, with the same numbers)."""
+    patients-first, so an arm finds its parent's carry; a worker that did not run the parent
+    computes it, with the same numbers), under the arm that runs the slots (`_carry_at`)."""
     c = _compiled(text, inputs)
     parent, at = c.branches[arm]
-    if slot <= at and parent >= 0:
-        return _carry(text, inputs, start, n, chunk, parent, slot)
+    while slot <= at and parent >= 0:  # the parent ran these slots
+        arm = parent
+        parent, at = c.branches[arm]
+    return _carry_at(text, inputs, start, n, chunk, arm, slot)
+
+
+@lru_cache(maxsize=16)
+def _carry_at(
+    text: str, inputs: str, start: int, n: int, chunk: int, arm: int, slot: int
+) -> tuple[dict[str, np.ndarray], Any]:
+    """`_carry` for an arm that runs slot `slot - 1` itself (past its branch), or at 0."""
+    c = _compiled(text, inputs)
     ids = np.arange(start, start + n)
     params, condition, keys = c.sample_params(ids), c.sample_condition(ids), c.sim_keys(ids)
     if slot == 0:  # the patients' start: every part resumes from a carry, under one program
@@ -216,19 +225,26 @@ def compute_shard(job: Job) -> Shard:
     return Shard(table, snaps, time.perf_counter() - t)
 
 
-def by_patients(jobs: list[Job]) -> list[tuple[Job, ...]]:
+def by_patients(jobs: list[Job], workers: int) -> list[tuple[Job, ...]]:
     """The jobs grouped by their patients, in order: a worker runs every arm of a group, so
     the group's development and the stretches its arms share (`_carry`) are computed once,
-    not once on each worker an arm lands on."""
+    not once on each worker an arm lands on. With fewer groups than `workers`, one job a unit
+    (arms in parallel then beat shared work)."""
     groups: dict[int, list[Job]] = {}
     for job in jobs:
         groups.setdefault(job.start, []).append(job)
+    if len(groups) < workers:
+        return [(job,) for job in jobs]
     return [tuple(g) for g in groups.values()]
 
 
 def compute_group(jobs: tuple[Job, ...]) -> list[Shard]:
-    """`compute_shard` for each job of a group (`by_patients`), in order."""
-    return [compute_shard(job) for job in jobs]
+    """`compute_shard` for each job of a group (`by_patients`), in order; then the group's
+    carries are let go (`_carry` keeps them only for the arms of one chunk of patients)."""
+    try:
+        return [compute_shard(job) for job in jobs]
+    finally:
+        _carry_at.cache_clear()
 
 
 def save_shard(job: Job, shard: Shard) -> None:
@@ -264,7 +280,9 @@ def execute(
     if progress is not None:
         progress(done, total, 0, n_shards)
     if how.executor == "local":
-        for job in jobs:
+        for i, job in enumerate(jobs):
+            if i and job.start != jobs[i - 1].start:
+                _carry_at.cache_clear()  # the last chunk's carries: its arms are done
             finished(job, compute_shard(job))
     elif how.executor == "processes":
         _processes(jobs, how.workers or os.cpu_count() or 1, finished)
@@ -324,14 +342,15 @@ def _processes(jobs: list[Job], workers: int, finished: Callable[[Job, Shard], N
     if not jobs:
         return
     ctx = multiprocessing.get_context("spawn")
-    n = min(workers, len(jobs))
+    units = by_patients(jobs, workers)
+    n = min(workers, len(units))
     with ProcessPoolExecutor(
         max_workers=n,
         mp_context=ctx,
         initializer=_start_worker,
         initargs=(os.getpid(), _core_sets(n), ctx.Value("i", 0)),
     ) as pool:
-        futures = {pool.submit(compute_group, group): group for group in by_patients(jobs)}
+        futures = {pool.submit(compute_group, group): group for group in units}
         for future in as_completed(futures):
             for job, shard in zip(futures[future], future.result(), strict=True):
                 finished(job, shard)
@@ -360,7 +379,8 @@ def _dask(jobs: list[Job], how: Execution, finished: Callable[[Job, Shard], None
         )
         client = Client(cluster)
     try:
-        futures = {client.submit(compute_group, group, pure=False): group for group in by_patients(jobs)}
+        units = by_patients(jobs, how.workers or 2)
+        futures = {client.submit(compute_group, group, pure=False): group for group in units}
         for future in as_completed(futures):
             for job, shard in zip(futures[future], future.result(), strict=True):
                 finished(job, shard)
