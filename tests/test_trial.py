@@ -377,6 +377,18 @@ def test_impossible_correlations_are_refused():
 UNBRANCHED = property(lambda self: tuple((-1, 0) for _ in self.arms))  # every arm run whole
 
 
+def _branched_and_whole(s, tmp_path, monkeypatch):
+    """`s` run as its arms branch (`CompiledScenario.branches`) into tmp_path/tree, then with
+    every arm run whole into tmp_path/whole; their results are checked equal, bit for bit."""
+    from neurorehab.config.compile import CompiledScenario
+
+    run_scenario(s, tmp_path / "tree")
+    monkeypatch.setattr(CompiledScenario, "branches", UNBRANCHED)
+    run_scenario(s, tmp_path / "whole")
+    pd.testing.assert_frame_equal(_results(tmp_path / "tree"), _results(tmp_path / "whole"), check_exact=True)
+    return tmp_path / "tree", tmp_path / "whole"
+
+
 def _results(folder):
     t = pq.read_table(folder / "results.parquet").to_pandas()
     return t.sort_values(["arm", "patient", "day", "measure"]).reset_index(drop=True)
@@ -387,7 +399,6 @@ def test_arms_that_part_at_different_days_form_a_tree_with_the_numbers_of_whole_
     same for a week longer) run each shared stretch once: an arm goes on from the carry of
     the earlier arm it follows longest (`CompiledScenario.branches`), a grandchild from its
     parent's. The results equal, bit for bit, those of every arm run whole."""
-    from neurorehab.config.compile import CompiledScenario
 
     practice = {"weeks": 3, "sessions_per_week": 5, "repetitions": 60}
     s = scenario(
@@ -404,12 +415,7 @@ def test_arms_that_part_at_different_days_form_a_tree_with_the_numbers_of_whole_
     assert (p0, p1, p2, p3) == (-1, 0, 0, 2)  # early-longer follows early, not rest
     assert 0 < early < late and early < longer
     assert c.stops(0) == (early, late) and c.stops(2) == (longer,)
-    tree = tmp_path / "tree"
-    run_scenario(s, tree)
-    monkeypatch.setattr(CompiledScenario, "branches", UNBRANCHED)
-    whole = tmp_path / "whole"
-    run_scenario(s, whole)
-    pd.testing.assert_frame_equal(_results(tree), _results(whole), check_exact=True)
+    _branched_and_whole(s, tmp_path, monkeypatch)
 
 
 def test_pictures_of_a_branched_run_are_those_of_patient_0_run_alone(tmp_path, monkeypatch):
@@ -420,7 +426,6 @@ def test_pictures_of_a_branched_run_are_those_of_patient_0_run_alone(tmp_path, m
     import yaml
 
     from neurorehab.config import load_scenario
-    from neurorehab.config.compile import CompiledScenario
 
     data = yaml.safe_load((ROOT / "scenarios" / "stroke-cimt.yaml").read_text())
     practice = {"intervention": "task-practice", "weeks": 1, "sessions_per_week": 5, "repetitions": 100}
@@ -436,12 +441,9 @@ def test_pictures_of_a_branched_run_are_those_of_patient_0_run_alone(tmp_path, m
     path.write_text(yaml.safe_dump(data))
     s = load_scenario(path)
     assert compile_scenario(s).branched
-    run_scenario(s, tmp_path / "tree")
-    monkeypatch.setattr(CompiledScenario, "branches", UNBRANCHED)
-    run_scenario(s, tmp_path / "alone")
-    pd.testing.assert_frame_equal(_results(tmp_path / "tree"), _results(tmp_path / "alone"), check_exact=True)
+    runs = _branched_and_whole(s, tmp_path, monkeypatch)
     for arm in ("no-therapy", "from-day-10", "from-day-6"):
-        tree, alone = (np.load(tmp_path / run / "snapshots" / f"{arm}.npz") for run in ("tree", "alone"))
+        tree, alone = (np.load(run / "snapshots" / f"{arm}.npz") for run in runs)
         assert sorted(tree.files) == sorted(alone.files) and len(tree.files) > 2
         for k in tree.files:
             if tree[k].dtype.kind == "f":
@@ -567,16 +569,10 @@ def test_secondary_outcomes_are_analysed_over_the_primary_allocation(tmp_path):
 def test_arms_share_their_run_in_with_the_numbers_of_whole_runs(tmp_path, monkeypatch):
     """The arms of `trial-small` are alike until practice starts on day 7: a shard simulates that
     run-in once and the later arm goes on from the first's carry (`CompiledScenario.branches`).
-    The results equal, bit for bit, those of every arm run whole (the engine's conformance test splits every
-    model's calendar the same way)."""
-    from neurorehab.config.compile import CompiledScenario
+    The results equal, bit for bit, those of every arm run whole (the engine's conformance test
+    splits every model's calendar the same way)."""
 
     s = scenario()
-    assert compile_scenario(s).branches == ((-1, 0), (0, compile_scenario(s).branches[1][1]))
-    assert compile_scenario(s).branches[1][1] > 0
-    shared = tmp_path / "shared"
-    run_scenario(s, shared)
-    monkeypatch.setattr(CompiledScenario, "branches", UNBRANCHED)
-    whole = tmp_path / "whole"
-    run_scenario(s, whole)
-    pd.testing.assert_frame_equal(_results(shared), _results(whole), check_exact=True)
+    (first, _), (parent, at) = compile_scenario(s).branches
+    assert (first, parent) == (-1, 0) and at > 0
+    _branched_and_whole(s, tmp_path, monkeypatch)

@@ -185,8 +185,6 @@ def compute_shard(job: Job) -> Shard:
         c.sample_events(ids),
         c.sim_keys(ids),
     )
-    develops = type(c.model).develops
-    initial = _developed(job.scenario, job.inputs, job.start, job.n, job.chunk) if develops else None
     run = partial(
         simulate,
         c.model,
@@ -207,7 +205,7 @@ def compute_shard(job: Job) -> Shard:
             split_calendar(arm.calendar, last)[1], resume=carry, bounds=c.split_bounds, return_carry=True
         )  # type: ignore[misc]
         measures = _joined(done, rest)
-        codes = after_run_in(codes, done) if done else codes
+        codes = after_run_in(codes, done)
         if pictured:  # patient 0 after each pictured slot, from the carries at the cuts there
             labels, n_slots = snapshot_slots(arm.calendar), int(arm.calendar.day.shape[0])
             after = [
@@ -217,6 +215,7 @@ def compute_shard(job: Job) -> Shard:
             first = [jax.tree_util.tree_map(lambda x: x[0], a.state) for a in after]
             snaps = picture_arrays(labels, [c.model.snapshot(state) for state in first])
     else:  # every arm at one shape: one compilation for the scenario
+        initial = _developed(*job_key(job)) if type(c.model).develops else None
         measures, codes = run(arm.calendar, initial=initial, bounds=c.bounds)  # type: ignore[misc]
         if pictured:
             snaps = snapshot_arrays(c, arm, (params, condition, values), keys[0], initial)

@@ -305,11 +305,10 @@ def separation(f: Array) -> Array:
     between them (0 for a single hump).
 
     Computed over dips, not pairs (for a profile >= 0, as responses are): for a dip at k the
-    best pair is the highest point at or
-    before k and the highest at or after it, so the largest over pairs is the largest over k
-    of 1 - f[k] / min(running max from the left, from the right), the same value in O(Y)
-    (the pairs' running minima, O(Y^2) memory and a window reduction of O(Y^3), took a sixth
-    of an assessment)."""
+    best pair is the highest point at or before k and the highest at or after it, so the
+    largest over pairs is the largest over k of 1 - f[k] / min(running max from the left, from
+    the right), the same value in O(Y) (the pairs' running minima, O(Y^2) memory and a window
+    reduction of O(Y^3), took a sixth of an assessment)."""
     left = jax.lax.cummax(f)
     right = jax.lax.cummax(f, reverse=True)
     lower_peak = jnp.minimum(left, right)
