@@ -467,3 +467,21 @@ def test_developed_initial_states_give_the_same_numbers():
     short = jax.tree_util.tree_map(lambda x: x[:2], initial)
     with pytest.raises(ValueError, match="expected 3 rows"):
         simulate(model, params, cal, keys, events=events, initial=short)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_lanes_on_an_accelerator_are_as_wide_as_the_state_allows(name, monkeypatch):
+    # On a GPU a scan step costs a kernel launch per operation whatever the width, so a lane
+    # holds up to 128 MiB of state (at most 16,384 patients; bench/README.md, the H100 run) and
+    # a chunk is one lane; a model's own lane_width, measured on CPU cores, is for CPUs only.
+    from neurorehab.core import engine
+
+    model, _, _, _, params, _ = _setup(name, _first_event(name), n=1)
+    on_cpu = engine.lanes(model, params)
+    if model.lane_width is not None:
+        assert on_cpu == model.lane_width
+    monkeypatch.setattr(engine, "accelerated", lambda: True)
+    width = engine.lanes(model, params)
+    fits = min(engine.ACCELERATOR_LANE_BUDGET_BYTES // engine.state_bytes(model, params), 16_384)
+    assert width & (width - 1) == 0 and max(16, fits) >= width > max(16, fits) // 2, (width, fits)
+    assert engine.auto_chunk(model, params) == width

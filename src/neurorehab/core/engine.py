@@ -486,6 +486,18 @@ def _reassess(
 CACHE_BUDGET_BYTES = 8 * 2**20
 TRIAL_BLOCK = 8  # trials a session runs at a time (`_run`: blocks past its count are skipped)
 LANE_BUDGET_BYTES = 2 * 2**20
+# On a GPU (or any accelerator) each operation of a scan step is a kernel launch of a few
+# microseconds whatever its size, so a lane is as wide as its state allows: 128 MiB of state,
+# at most 16,384 patients (on an H100, 100,000 `motor` patients x 12 weeks ran in lanes of
+# 16,384 in 88.5 s end to end, 29x the rate of 2 CPU cores: bench/README.md;
+# other widths are yet to be measured there, `bench/gpu.py lanes`).
+ACCELERATOR_LANE_BUDGET_BYTES = 128 * 2**20
+ACCELERATOR_MAX_LANE = 16_384
+
+
+def accelerated() -> bool:
+    """Whether JAX's default backend is an accelerator (GPU, TPU) rather than the host's CPU."""
+    return jax.default_backend() != "cpu"
 
 
 def state_bytes(model: Model, params: Params) -> int:
@@ -503,10 +515,16 @@ def lanes(model: Model, params: Params) -> int:
     Wide lanes amortise each scan step's fixed cost (XLA's dispatch of every operation) over
     more patients (bench/README.md: a cohort in lanes of 16 took 1.5x as long as in lanes of
     256). A batch smaller than a lane is padded to one, so one patient alone costs a lane's work.
+    On an accelerator the lane is far wider (`ACCELERATOR_LANE_BUDGET_BYTES`, up to 16,384
+    patients) and a model's own `lane_width`, measured on CPU cores, does not apply.
     """
-    if model.lane_width is not None:  # the model's own measured choice
+    if accelerated():
+        budget, most = ACCELERATOR_LANE_BUDGET_BYTES, ACCELERATOR_MAX_LANE
+    elif model.lane_width is not None:  # the model's own measured choice
         return int(model.lane_width)
-    width = int(np.clip(LANE_BUDGET_BYTES // state_bytes(model, params), 16, 256))
+    else:
+        budget, most = LANE_BUDGET_BYTES, 256
+    width = int(np.clip(budget // state_bytes(model, params), 16, most))
     return 1 << (width.bit_length() - 1)
 
 
@@ -515,10 +533,13 @@ def auto_chunk(model: Model, params: Params, budget: int = CACHE_BUDGET_BYTES) -
 
     Each dispatch of the compiled function has a fixed cost, so bigger chunks amortise it;
     small models get large chunks, large ones small. The chunk size never changes a patient's
-    numbers (the lanes are the unit of vectorised work).
+    numbers (the lanes are the unit of vectorised work). On an accelerator a chunk is one lane,
+    already as wide as a step's fixed cost calls for (a wider chunk only pads the last one more).
     """
-    n = int(np.clip(budget // state_bytes(model, params), 16, 16_384))
     width = lanes(model, params)
+    if accelerated():
+        return width
+    n = int(np.clip(budget // state_bytes(model, params), 16, 16_384))
     return max(width, n // width * width)
 
 
