@@ -181,3 +181,22 @@ def test_networks_run_in_float64_when_enabled():
 def test_growing_run_refuses_times_that_do_not_fit_its_cycles():
     with pytest.raises(ValueError, match=r"t_sim_ms=15000.0 must be a multiple of update_ms=10000.0"):
         nw.growing_run(nw.GrowingNetwork(), jax.random.key(0), 15_000.0)
+
+
+def test_window_delivery_by_neuron_equals_by_pair_and_the_dense_sum():
+    # The growing network delivers a window's spikes by neuron (a neuron refractory for the
+    # window fires at most once in it) or by (step, neuron) pair; both must give, exactly, the
+    # dense sum arrivals[t, post] = sum_pre fired[t, pre] w[pre] conn[pre, post] (whole
+    # multiples of the weights, so exact in float32 in any order). 40 spikes: three passes.
+    net = nw.GrowingNetwork()
+    d, n = round(net.delay / net.dt), net.n
+    rng = np.random.default_rng(5)
+    conn = rng.integers(0, 4, (n, n)).astype(np.float32)
+    fired = np.zeros((d, n), bool)
+    fired[rng.integers(0, d, 40), rng.choice(n, 40, replace=False)] = True
+    assert fired.sum() == 40 and fired.sum(0).max() == 1
+    w = np.where(np.arange(n) < net.n_e, net.w_e, net.w_i)
+    dense = (fired * w).astype(np.float64) @ conn.astype(np.float64)
+    for by_neuron in (True, False):
+        got = jax.jit(lambda c, f, b=by_neuron: nw._arrivals(net, c, f, by_neuron=b))(conn, fired)
+        np.testing.assert_array_equal(np.asarray(got), dense.astype(np.float32), err_msg=f"{by_neuron=}")
