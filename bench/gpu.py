@@ -1,6 +1,6 @@
 """Benchmark: the suite's batch figures on a GPU (issue 21), in one short run.
 
-    python bench/gpu.py                 # about 12 minutes on one H100
+    python bench/gpu.py                 # about 20 minutes on one H100
     python bench/gpu.py --only agree,motor
     python bench/gpu.py agree           # one step alone, in this process
 
@@ -12,6 +12,8 @@ next one runs. The steps, most telling first:
 - `agree`: the numbers. `motor` (128 patients x 12 weeks) and `pathway` (256 x 70 days) run on
   the GPU and on the host's CPU in one process, in the same lanes; the largest difference of any
   measure, at JAX's default matrix precision on the GPU (which may use TF32) and at "highest".
+- `tests`: the test modules of the numerics (`GPU_TESTS`: spiking, structural plasticity,
+  plasticity rules, `pathway`, `motor`) run on the accelerator, as they are.
 - `limit`: `bench/cohort.py limit` (float32 matmul throughput, copy bandwidth, the hot loop's
   arithmetic rate) on the GPU.
 - `motor`: `bench/cohort.py run motor N` for 1,000, 10,000 and 100,000 patients x 12 weeks.
@@ -42,8 +44,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+# Test modules that need nothing beyond the numerics, run on the accelerator (tests/conftest.py
+# pins JAX to the CPU unless JAX_PLATFORMS is set; the step sets it empty: JAX's own choice).
+GPU_TESTS = [f"tests/test_{m}.py" for m in ("spiking", "structural", "plasticity", "pathway", "motor")]
+
 STEPS: dict[str, list[tuple[list[str], int]]] = {  # step -> [(argv after python, time limit s)]
     "agree": [(["gpu.py", "agree"], 120)],
+    "tests": [(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *GPU_TESTS], 420)],
     "motor": [
         (["cohort.py", "run", "motor", "1000", "--steady-max", "1000"], 150),
         (["cohort.py", "run", "motor", "10000", "--steady-max", "0"], 120),
@@ -66,11 +73,15 @@ STEPS: dict[str, list[tuple[list[str], int]]] = {  # step -> [(argv after python
 
 def step(argv: list[str], limit: int) -> dict:
     """One bench script in a fresh process, killed after `limit` seconds."""
-    cmd = [sys.executable, str(HERE / argv[0]), *argv[1:]]
+    module = argv[0] == "-m"  # `python -m ...` from the repository's root, JAX on its own choice
+    cmd = [sys.executable, *argv] if module else [sys.executable, str(HERE / argv[0]), *argv[1:]]
+    env = {**os.environ, "JAX_PLATFORMS": ""} if module else None
     print(f"  {' '.join(argv)} (at most {limit} s)", file=sys.stderr, flush=True)
     t = time.perf_counter()
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=HERE)
+        p = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=limit, cwd=HERE.parent if module else HERE, env=env
+        )
     except subprocess.TimeoutExpired:
         wall = time.perf_counter() - t
         print(f"    ran out of its {limit} s", file=sys.stderr, flush=True)
