@@ -482,6 +482,8 @@ def test_lanes_on_an_accelerator_are_as_wide_as_the_state_allows(name, monkeypat
         assert on_cpu == model.lane_width
     monkeypatch.setattr(engine, "accelerated", lambda: True)
     width = engine.lanes(model, params)
-    fits = min(engine.ACCELERATOR_LANE_BUDGET_BYTES // engine.state_bytes(model, params), 16_384)
+    fits = min(
+        engine.ACCELERATOR_LANE_BUDGET_BYTES // engine.state_bytes(model, params), engine.ACCELERATOR_MAX_LANE
+    )
     assert width & (width - 1) == 0 and max(16, fits) >= width > max(16, fits) // 2, (width, fits)
     assert engine.auto_chunk(model, params) == width
