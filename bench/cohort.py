@@ -9,7 +9,8 @@ memory, and the state bytes of one patient.
 ``python bench/cohort.py limit`` measures the machine's float32 matrix throughput (a 2,048^3
 matmul, all cores) and memory bandwidth (a 256 MiB copy), and the arithmetic rate of the cohort
 hot loop: `motor`'s daily-life reach (the scan body that the 12 weeks repeat 16,800 times per
-patient), its FLOPs per reach from XLA's cost analysis, timed over 1,000 patients.
+patient), its FLOPs per reach from XLA's cost analysis, timed over 1,024 patients as the
+engine runs them (lanes, one chunk a core at once).
 """
 
 from __future__ import annotations
@@ -56,14 +57,15 @@ def setup(model_name: str, n: int):
 def run(model_name: str, n: int, steady_max: int) -> dict:
 
     from neurorehab.core.engine import auto_chunk, simulate, state_bytes
+    from neurorehab.runners.hosts import cores
 
     model, injury, cal, params, keys = setup(model_name, n)
-    simulate(model, params, cal, keys, events=injury)
+    simulate(model, params, cal, keys, events=injury, threads=cores())  # as a runner calls it
     first = time.perf_counter() - t_start
     steady = None
     if n <= steady_max:
         t = time.perf_counter()
-        simulate(model, params, cal, keys, events=injury)
+        simulate(model, params, cal, keys, events=injury, threads=cores())
         steady = time.perf_counter() - t
     return {
         "model": model_name,
@@ -110,12 +112,27 @@ def limit() -> dict:
     copy = jax.jit(lambda x: x * 1.0001)
     bandwidth = 2 * big.nbytes / best(copy, big)  # read + write
 
-    # The hot loop: one day of daily-life reaches for 1,000 patients, as simulate runs it.
-    n = 1000
-    model, _, _, params, keys = setup("motor", n)
+    # The hot loop: one day of daily-life reaches for 1,024 patients (whole lanes), as
+    # simulate runs it: lanes of the model's width under vmap, a chunk's lanes one after the
+    # other under lax.map, one chunk a core at once (simulate(threads=cores())).
+    from concurrent.futures import ThreadPoolExecutor
+
+    from neurorehab.core.engine import lanes
+    from neurorehab.runners.hosts import cores
+
+    model, _, _, params, keys = setup("motor", 1024)
+    import numpy as np
+
+    n, width = 1024, lanes(model, params)
+    threads = min(cores(), n // width)
     state = jax.vmap(model.init)(params, keys)
-    day = jax.jit(jax.vmap(lambda p, s, k: model._daily_life(p, s, 0.0, k)[0].plastic["pd"]))
-    seconds = best(day, params, state, keys, repeats=3)
+    lane = jax.vmap(lambda p, s, k: model._daily_life(p, s, 0.0, k)[0].plastic["pd"])
+    by_lane = jax.tree_util.tree_map(lambda x: x.reshape(-1, width, *x.shape[1:]), (params, state, keys))
+    chunk = jax.jit(lambda a: jax.lax.map(lambda b: lane(*b), a))
+    groups = np.array_split(np.arange(n // width), threads)  # a chunk of lanes a core
+    parts = [jax.tree_util.tree_map(lambda x, g=g: x[g[0] : g[-1] + 1], by_lane) for g in groups]
+    with ThreadPoolExecutor(threads) as pool:
+        seconds = best(lambda: list(pool.map(chunk, parts)), repeats=3)
     # XLA's cost analysis counts a loop body once, so the FLOPs of a one-reach day bound one
     # reach from above (the day's set-up included); times reaches and patients: the day's work.
     cost = (
@@ -129,7 +146,8 @@ def limit() -> dict:
     return {
         "matmul_gflops": matmul_flops / 1e9,
         "bandwidth_gbs": bandwidth / 1e9,
-        "hot_loop": f"motor daily-life reaches, 1,000 patients x {model.daily_reaches} reaches",
+        "hot_loop": f"motor daily-life reaches, 1,024 patients x {model.daily_reaches} reaches, "
+        f"lanes of {width}, {threads} chunk(s) at once",
         "hot_loop_flops_per_reach": cost["flops"] / n,
         "hot_loop_flops_per_day": flops_day,
         "hot_loop_s_per_day": seconds,

@@ -16,7 +16,7 @@ import pytest
 
 from neurorehab.config import parse_scenario
 from neurorehab.config.schema import json_schema
-from neurorehab.core.engine import simulate, simulate_one, snapshots_one
+from neurorehab.core.engine import develop, simulate, simulate_one, snapshots_one
 from neurorehab.core.failures import NONFINITE, OK
 from neurorehab.core.model import Model
 from neurorehab.models import default_params, models
@@ -107,7 +107,10 @@ def test_a_patient_is_the_same_in_any_lane_and_chunk(name):
     n = width + 1
     params = default_params(info, n)
     keys = jax.random.split(jax.random.key(11), n)
-    runs = [simulate(model, params, cal, keys, events=events, chunk_size=c)[0] for c in (width, 2 * width)]
+    runs = [
+        simulate(model, params, cal, keys, events=events, chunk_size=c, threads=2)[0]
+        for c in (width, 2 * width)
+    ]
     for i in (0, width // 2, n - 1):
         one = {k: v[i : i + 1] for k, v in params.items()}
         alone = simulate(model, one, cal, keys[i : i + 1], events=events)[0]
@@ -456,8 +459,6 @@ def test_developed_initial_states_give_the_same_numbers():
     # core.engine.develop computes `init` once per patient draw (Model.develops) for every arm
     # to reuse: simulate(initial=...) gives the numbers simulate gives with its own init, to
     # float32 rounding (two compiled programs); a wrong number of rows is refused.
-    from neurorehab.core.engine import develop
-
     model, info, events, cal, params, keys = _setup("pathway", _first_event("pathway"))
     own, _ = simulate(model, params, cal, keys, events=events)
     initial = develop(model, params, keys)
@@ -487,3 +488,27 @@ def test_lanes_on_an_accelerator_are_as_wide_as_the_state_allows(name, monkeypat
     )
     assert width & (width - 1) == 0 and max(16, fits) >= width > max(16, fits) // 2, (width, fits)
     assert engine.auto_chunk(model, params) == width
+
+
+@pytest.mark.parametrize("name", ["motor", "pathway"])
+def test_chunks_run_at_once_give_the_numbers_of_one_at_a_time(name):
+    # On the CPU a batch's chunks run at once, one thread each, on the one compiled program
+    # (runners/hosts.py: XLA sharing a lane's small operations between cores gained little); each
+    # patient's numbers must be bit for bit those of the chunks run one after the other. The
+    # engine does this whatever the model (two models here, to keep the suite's time; every
+    # model's batches run at once in the tests above, against each patient alone).
+    from neurorehab.core import engine
+
+    model, info, events, cal, params, keys = _setup(name, _first_event(name), n=5)
+    assert engine._chunking(5, 16, 2, 2) == (4, 2) and engine._chunking(5, 16, 2, 1) == (6, 1)
+    assert engine._chunking(100, 1024, 64, 4) == (64, 4)
+    at_once, _ = simulate(model, params, cal, keys, events=events, lane_width=2, threads=3)
+    in_turn, _ = simulate(model, params, cal, keys, events=events, lane_width=2, threads=1)
+    for k in info.measures:
+        np.testing.assert_array_equal(at_once[k], in_turn[k], err_msg=f"{name}.{k}")
+    n = 2 * engine.lanes(model, params) + 1  # three lanes: develop has no lane_width of its own
+    params, keys = default_params(info, n), jax.random.split(jax.random.key(3), n)
+    start = develop(model, params, keys, threads=3)
+    again = develop(model, params, keys, threads=1)
+    for a, b in zip(jax.tree_util.tree_leaves(start), jax.tree_util.tree_leaves(again), strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=f"{name}: developed state")

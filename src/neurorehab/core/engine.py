@@ -29,6 +29,7 @@ patient carries its own PRNG key.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache, partial
 from typing import Any, NamedTuple, cast
 
@@ -364,13 +365,16 @@ def initial_carry(
     condition: dict[str, Array] | None = None,
     initial: Any = None,
     chunk_size: int | None = None,
+    threads: int = 1,
 ) -> Carry:
     """Each patient's `Carry` before the first slot: `model.init` with the key `simulate` uses
     (or the developed states `initial`), the condition at rest, the controls at their start.
     Resuming from it (`simulate(resume=...)`) runs a calendar in parts under the one compiled
     program that runs each part."""
     n = int(keys.shape[0])
-    state = develop(model, params, keys, chunk_size=chunk_size) if initial is None else initial
+    state = (
+        develop(model, params, keys, chunk_size=chunk_size, threads=threads) if initial is None else initial
+    )
     rows = {k: _rows(v, f"condition[{k!r}]", n) for k, v in cond_.complete(condition).items()}
     tone = jax.vmap(cond_.rest)(rows)
     ctl = {k: jnp.full((n,), v) for k, v in _controls().items()}
@@ -563,6 +567,34 @@ def _in_lanes(lane: Callable[..., Any], width: int, n_lanes_args: int) -> Callab
     return chunk
 
 
+def _chunking(n: int, chunk_size: int, width: int, threads: int) -> tuple[int, int]:
+    """(patients a chunk holds, chunks run at once) for `n` patients in chunks of at most
+    `chunk_size` (rounded up to whole lanes): with `threads` > 1 the batch is cut into a whole
+    number of chunks for every thread (`_each`); on an accelerator one chunk at a time (a
+    chunk is already one wide lane). The chunk size never changes a patient's numbers."""
+    if threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    if accelerated():
+        threads = 1
+    n_lanes = -(-min(chunk_size, n) // width)
+    if threads > 1:  # a whole number of chunks for every core, as even as lanes allow
+        every = -(-n // width)  # lanes the whole batch needs
+        chunks = -(-every // n_lanes)
+        n_lanes = -(-every // (-(-chunks // threads) * threads))
+    return n_lanes * width, max(1, threads)
+
+
+def _each(work: Callable[[Any], Any], items: Sequence[Any], threads: int) -> list[Any]:
+    """`work` over `items`, in order, up to `threads` at once: XLA on the CPU shares one
+    program's small operations between cores to little gain, while two calls of the same
+    compiled program from two threads each keep a core busy (JAX lets go of Python's lock while
+    XLA computes, and compiles a program once however many threads ask; runners/hosts.py)."""
+    if threads <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="neurorehab-chunk") as pool:
+        return list(pool.map(work, items))
+
+
 def _padded_chunks(n: int, size: int) -> Iterator[tuple[np.ndarray, int]]:
     """(row indices, rows kept) of each chunk of `size` over `n` patients; the last chunk is
     padded with patient 0 (its extra rows are dropped), so every chunk reuses one compilation."""
@@ -594,18 +626,24 @@ def _developing(model: Model, width: int) -> Callable[..., Any]:
     return jax.jit(_in_lanes(lane, width, 2))
 
 
-def develop(model: Model, params: Params, keys: Array, *, chunk_size: int | None = None) -> Any:
+def develop(
+    model: Model, params: Params, keys: Array, *, chunk_size: int | None = None, threads: int = 1
+) -> Any:
     """Every patient's initial state (`model.init` with the key `simulate` would use), in the
     same lanes as `simulate`: for a model that `develops`, compute it once per patient draw
-    and pass it to each arm as `simulate(initial=...)` (the same numbers as without)."""
+    and pass it to each arm as `simulate(initial=...)` (the same numbers as without).
+    `threads`: chunks at once, as in `simulate`."""
     n = int(keys.shape[0])
     width = lanes(model, params)
-    size = -(-min(chunk_size or auto_chunk(model, params), n) // width) * width
+    size, threads = _chunking(n, chunk_size or auto_chunk(model, params), width, threads)
     fn = _developing(cast(Hashable, model), width)
-    outs = []
-    for idx, keep in _padded_chunks(n, size):
-        state = fn(jax.tree_util.tree_map(lambda x, i=idx: x[i], params), keys[idx])
-        outs.append(jax.tree_util.tree_map(lambda x, k=keep: np.asarray(x)[:k], state))
+
+    def chunk(rows: tuple[np.ndarray, int]) -> Any:
+        idx, keep = rows
+        state = fn(jax.tree_util.tree_map(lambda x: x[idx], params), keys[idx])
+        return jax.tree_util.tree_map(lambda x: np.asarray(x)[:keep], state)
+
+    outs = _each(chunk, list(_padded_chunks(n, size)), threads)
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
 
@@ -626,6 +664,7 @@ def simulate(
     resume: Carry | None = None,
     return_carry: bool = False,
     lane_width: int | None = None,
+    threads: int = 1,
 ) -> tuple[dict[str, np.ndarray], np.ndarray] | tuple[dict[str, np.ndarray], np.ndarray, Any]:
     """Run a batch of patients (leading axis of every `params` leaf and of `keys`).
 
@@ -645,7 +684,10 @@ def simulate(
     a resumed run covers its own slots only. `lane_width`: patients a lane holds in place of
     `lanes(model, params)` (a power of two), for a small batch that would otherwise be padded
     to a wide lane; a caller that sets it keeps it fixed, since XLA may round a patient's
-    numbers differently in another width.
+    numbers differently in another width. `threads`: chunks run at once, each from its own
+    thread on the one compiled program (a runner gives one per core of its process,
+    `runners.hosts.cores()`; on an accelerator chunks run one at a time); the batch is then
+    cut into a whole number of chunks for every thread, which changes no patient's numbers.
     """
     n = int(keys.shape[0])
     for name, leaf in params.items():
@@ -689,16 +731,19 @@ def simulate(
             if np.shape(leaf)[:1] != (n,):
                 raise ValueError(f"initial states have a leaf of shape {np.shape(leaf)}; expected {n} rows")
     fn = _batched(static, width, start)
-    size = -(-min(chunk_size, n) // width) * width
-    outs = []
-    for idx, keep in _padded_chunks(n, size):
-        take = partial(jax.tree_util.tree_map, lambda x, i=idx: x[i])
+    size, threads = _chunking(n, chunk_size, width, threads)
+
+    def chunk(rows: tuple[np.ndarray, int]) -> Any:
+        idx, keep = rows
+        take = partial(jax.tree_util.tree_map, lambda x: x[idx])
         measures, carry, codes = fn(
             take(params), take(cond_rows), take(values), calendar, keys[idx], take(initial)
         )
         measures = {k: v[:, :n_slots] for k, v in measures.items()}  # the padded slots dropped
         kept = carry if return_carry else carry.state if return_state else None
-        outs.append(jax.tree_util.tree_map(lambda x, k=keep: np.asarray(x)[:k], (measures, codes, kept)))
+        return jax.tree_util.tree_map(lambda x: np.asarray(x)[:keep], (measures, codes, kept))
+
+    outs = _each(chunk, list(_padded_chunks(n, size)), threads)
     measures = {k: np.concatenate([o[0][k] for o in outs]) for k in outs[0][0]}
     codes = np.concatenate([o[1] for o in outs])
     if not (return_state or return_carry):

@@ -32,6 +32,7 @@ from neurorehab.core.failures import after_run_in
 from neurorehab.core.spec import FitSpec
 from neurorehab.fitting.observe import Grid, resample_paths
 from neurorehab.models.registry import ModelInfo
+from neurorehab.runners.hosts import cores
 
 CHUNK = 1024  # training simulations per engine call (progress between them)
 
@@ -157,6 +158,7 @@ def _simulate(
         events=c.events,
         event_values=values,
         lane_width=lane_width,
+        threads=cores(),
     )  # type: ignore[misc]
     kept, days = _kept(c, out, measures)
     return kept, days, np.asarray(codes), drawn
@@ -190,13 +192,14 @@ def _simulate_plans(
         events=first.events,
         event_values=values,
         lane_width=lane_width,
+        threads=cores(),
     )
     results = {}
     if shared:
         parts = [split_calendar(cal, shared) for cal in cals]
         slots = max(max(int(t.day.shape[0]) for _, t in parts), int(parts[0][0].day.shape[0]))
         bounds = Bounds(slots, whole.max_trials, whole.max_days)
-        begin = initial_carry(first.model, params, keys, condition=condition)
+        begin = initial_carry(first.model, params, keys, condition=condition, threads=cores())
         head, _, carry = run(parts[0][0], resume=begin, bounds=bounds, return_carry=True)  # type: ignore[misc]
     for k, (plan, c) in enumerate(scenarios.items()):
         if shared:

@@ -32,6 +32,7 @@ from neurorehab.core.failures import after_run_in
 from neurorehab.core.model import Model
 from neurorehab.io.atomic import write_atomic
 from neurorehab.io.results import tidy_table, write_parquet
+from neurorehab.runners.hosts import cores
 
 Progress = Callable[[int, int, int, int], None]  # patient-arms done, total, shards done, total
 EXECUTORS = ("local", "processes", "dask")
@@ -79,7 +80,7 @@ def _developed(text: str, inputs: str, start: int, n: int, chunk: int) -> Any:
     patients-first, so every arm of a shard reuses one development (`Model.develops`)."""
     c = _compiled(text, inputs)
     ids = np.arange(start, start + n)
-    return develop(c.model, c.sample_params(ids), c.sim_keys(ids), chunk_size=chunk)
+    return develop(c.model, c.sample_params(ids), c.sim_keys(ids), chunk_size=chunk, threads=cores())
 
 
 class Shard(NamedTuple):
@@ -115,7 +116,9 @@ def _carry_at(
     params, condition, keys = c.sample_params(ids), c.sample_condition(ids), c.sim_keys(ids)
     if slot == 0:  # the patients' start: every part resumes from a carry, under one program
         initial = _developed(text, inputs, start, n, chunk) if type(c.model).develops else None
-        begin = initial_carry(c.model, params, keys, condition=condition, initial=initial, chunk_size=chunk)
+        begin = initial_carry(
+            c.model, params, keys, condition=condition, initial=initial, chunk_size=chunk, threads=cores()
+        )
         return {}, begin
     previous = max(cut for cut in (0, *_cuts(c, arm, start)) if cut < slot)
     done, carry = _carry(text, inputs, start, n, chunk, arm, previous)
@@ -132,6 +135,7 @@ def _carry_at(
         resume=carry,
         bounds=c.split_bounds,
         return_carry=True,
+        threads=cores(),
     )  # type: ignore[misc]
     return _joined(done, measures), carry
 
