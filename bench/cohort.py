@@ -60,12 +60,13 @@ def run(model_name: str, n: int, steady_max: int) -> dict:
     from neurorehab.runners.hosts import cores
 
     model, injury, cal, params, keys = setup(model_name, n)
-    simulate(model, params, cal, keys, events=injury, threads=cores())  # as a runner calls it
+    threads = cores()  # as a runner calls it
+    simulate(model, params, cal, keys, events=injury, threads=threads)
     first = time.perf_counter() - t_start
     steady = None
     if n <= steady_max:
         t = time.perf_counter()
-        simulate(model, params, cal, keys, events=injury, threads=cores())
+        simulate(model, params, cal, keys, events=injury, threads=threads)
         steady = time.perf_counter() - t
     return {
         "model": model_name,
@@ -115,14 +116,12 @@ def limit() -> dict:
     # The hot loop: one day of daily-life reaches for 1,024 patients (whole lanes), as
     # simulate runs it: lanes of the model's width under vmap, a chunk's lanes one after the
     # other under lax.map, one chunk a core at once (simulate(threads=cores())).
-    from concurrent.futures import ThreadPoolExecutor
+    import numpy as np
 
-    from neurorehab.core.engine import lanes
+    from neurorehab.core.engine import _each, lanes
     from neurorehab.runners.hosts import cores
 
     model, _, _, params, keys = setup("motor", 1024)
-    import numpy as np
-
     n, width = 1024, lanes(model, params)
     threads = min(cores(), n // width)
     state = jax.vmap(model.init)(params, keys)
@@ -131,8 +130,7 @@ def limit() -> dict:
     chunk = jax.jit(lambda a: jax.lax.map(lambda b: lane(*b), a))
     groups = np.array_split(np.arange(n // width), threads)  # a chunk of lanes a core
     parts = [jax.tree_util.tree_map(lambda x, g=g: x[g[0] : g[-1] + 1], by_lane) for g in groups]
-    with ThreadPoolExecutor(threads) as pool:
-        seconds = best(lambda: list(pool.map(chunk, parts)), repeats=3)
+    seconds = best(lambda: _each(chunk, parts, threads), repeats=3)  # the engine's own pool
     # XLA's cost analysis counts a loop body once, so the FLOPs of a one-reach day bound one
     # reach from above (the day's set-up included); times reaches and patients: the day's work.
     cost = (

@@ -493,7 +493,7 @@ def test_lanes_on_an_accelerator_are_as_wide_as_the_state_allows(name, monkeypat
 @pytest.mark.parametrize("name", ["motor", "pathway"])
 def test_chunks_run_at_once_give_the_numbers_of_one_at_a_time(name):
     # On the CPU a batch's chunks run at once, one thread each, on the one compiled program
-    # (runners/hosts.py: XLA sharing a lane's small operations between cores gained little); each
+    # (runners/hosts.py: XLA sharing a lane's small operations between cores gained nothing); each
     # patient's numbers must be bit for bit those of the chunks run one after the other. The
     # engine does this whatever the model (two models here, to keep the suite's time; every
     # model's batches run at once in the tests above, against each patient alone).

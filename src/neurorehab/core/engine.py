@@ -581,7 +581,7 @@ def _chunking(n: int, chunk_size: int, width: int, threads: int) -> tuple[int, i
         every = -(-n // width)  # lanes the whole batch needs
         chunks = -(-every // n_lanes)
         n_lanes = -(-every // (-(-chunks // threads) * threads))
-    return n_lanes * width, max(1, threads)
+    return n_lanes * width, threads
 
 
 def _each(work: Callable[[Any], Any], items: Sequence[Any], threads: int) -> list[Any]:
