@@ -1,0 +1,47 @@
+"""XLA's compile options for a program, on the CPU only.
+
+XLA compiles each fused loop of a program through LLVM at optimisation level 2 by default. For
+the long chains of small fused loops that the engine and some spiking loops are made of, XLA
+vectorises the loops itself and LLVM's heavier passes cost compile time without making them
+faster, and sometimes make them slower: level 1 is then the better choice (bench/README.md,
+"LLVM at level 1"). The choice is made per program, by measurement, and only on the CPU (an
+accelerator's compiler is left at its defaults). Options can change the rounding of a result
+(LLVM contracts some products and sums differently), never its meaning; a program is always
+compiled with the same options, so its numbers are the same in every run of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+LIGHT_LLVM: dict[str, Any] = {"xla_backend_optimization_level": 1}
+
+
+def on_cpu(options: dict[str, Any]) -> dict[str, Any] | None:
+    """`options` when JAX's default backend is the host's CPU, else None (XLA's defaults)."""
+    return dict(options) if jax.default_backend() == "cpu" else None
+
+
+class JitOnCpu:
+    """`jax.jit(fn, **jit_kw)` compiled with `options` on the CPU: the backend is looked up at
+    the first call (not at import, so a user may still choose JAX's platform after importing
+    neurorehab); `lower` is there for ahead-of-time compilation, as on a jitted function."""
+
+    def __init__(self, fn: Callable[..., Any], options: dict[str, Any], **jit_kw: Any) -> None:
+        self.fn, self.options, self.jit_kw = fn, options, jit_kw
+        self.__doc__, self.__wrapped__ = fn.__doc__, fn
+        self._jitted: Any = None
+
+    def _get(self) -> Any:
+        if self._jitted is None:
+            self._jitted = jax.jit(self.fn, compiler_options=on_cpu(self.options), **self.jit_kw)
+        return self._jitted
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._get()(*args, **kwargs)
+
+    def lower(self, *args: Any, **kwargs: Any) -> Any:
+        return self._get().lower(*args, **kwargs)
