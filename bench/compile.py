@@ -44,12 +44,12 @@ def one(model_name: str, patients: int, xla_defaults: bool, out: str) -> dict:
     events = (info.events[event](),) if event else ()
     params = default_params(info, patients)
     keys = jax.random.split(jax.random.key(7), patients)
-    model = info.example()
+    model, threads = info.example(), cores()
     t = time.perf_counter()
-    measures, _ = engine.simulate(model, params, cal, keys, events=events, threads=cores())
+    measures, _ = engine.simulate(model, params, cal, keys, events=events, threads=threads)
     first = time.perf_counter() - t
     t = time.perf_counter()
-    engine.simulate(model, params, cal, keys, events=events, threads=cores())
+    engine.simulate(model, params, cal, keys, events=events, threads=threads)
     second = time.perf_counter() - t
     Path(out).write_bytes(pickle.dumps({k: np.asarray(v) for k, v in measures.items()}))
     return {"model": model_name, "xla_defaults": xla_defaults, "first_s": first, "compiled_s": second}

@@ -20,9 +20,14 @@ import jax
 LIGHT_LLVM: dict[str, Any] = {"xla_backend_optimization_level": 1}
 
 
+def accelerated() -> bool:
+    """Whether JAX's default backend is an accelerator (GPU, TPU) rather than the host's CPU."""
+    return jax.default_backend() != "cpu"
+
+
 def on_cpu(options: dict[str, Any]) -> dict[str, Any] | None:
     """`options` when JAX's default backend is the host's CPU, else None (XLA's defaults)."""
-    return dict(options) if jax.default_backend() == "cpu" else None
+    return None if accelerated() else dict(options)
 
 
 class JitOnCpu:

@@ -39,7 +39,7 @@ import numpy as np
 from jax import Array
 
 from neurorehab.core import condition as cond_
-from neurorehab.core.compiling import LIGHT_LLVM, on_cpu
+from neurorehab.core.compiling import LIGHT_LLVM, accelerated, on_cpu
 from neurorehab.core.condition import Tone
 from neurorehab.core.failures import failure_code
 from neurorehab.core.model import Event, Model, Params
@@ -498,11 +498,6 @@ LANE_BUDGET_BYTES = 2 * 2**20
 # other widths are yet to be measured there, `bench/gpu.py lanes`).
 ACCELERATOR_LANE_BUDGET_BYTES = 128 * 2**20
 ACCELERATOR_MAX_LANE = 16_384
-
-
-def accelerated() -> bool:
-    """Whether JAX's default backend is an accelerator (GPU, TPU) rather than the host's CPU."""
-    return jax.default_backend() != "cpu"
 
 
 def state_bytes(model: Model, params: Params) -> int:

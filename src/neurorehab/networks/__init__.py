@@ -394,8 +394,9 @@ def _song_run(net: SongSTDP, state: SongState, key: Array, blocks: int, first_bl
 
     Inputs are Bernoulli(rate dt) trains drawn as geometric waits, one draw per spike
     (core.spiking.geometric_steps); block b draws from fold_in(key, b). Compiled with LLVM at
-    level 1 on the CPU (core/compiling.py): 100 s of this network's loop ran 1.2-1.3x faster
-    than at XLA's default level 2, with the same spikes (bench/README.md, 2026-12-06).
+    level 1 on the CPU (core/compiling.py): 30 s of this network's loop ran 1.0-1.3x faster
+    (median 1.2x, eight pairs) than at XLA's default level 2, with the same spikes and weights
+    (bench/README.md, 2026-12-06).
     """
     p = net.rate * net.dt / 1000.0
     eg = float(np.exp(-net.dt / net.tau_e))
