@@ -101,38 +101,67 @@ def cuba(cfg: argparse.Namespace) -> dict:
         bar(
             "CUBA steady, batch of 16, per network: neurorehab / Brian2 cpp",
             b16["loop_s"] / cpp["loop_s"],
-            2,
+            1,
             False,
         ),
-        bar("CUBA steady, one network: neurorehab / Brian2 cpp", us["loop_s"] / cpp["loop_s"], 5, False),
+        bar("CUBA steady, one network: neurorehab / Brian2 cpp", us["loop_s"] / cpp["loop_s"], 1.2, False),
     ]
     return {"t_sim_ms": 1000.0, "rows": rows, "bars": bars}
 
 
 def stdp(cfg: argparse.Namespace) -> dict:
     t = 10_000.0 if cfg.quick else 100_000.0
+    r = cfg.repeats
     rows: dict[str, dict] = {}
     weights = {}
-    runs = [("neurorehab", "ours.py", ()), ("NEST 3.10, 1 thread", "peer_nest.py", ())]
-    runs += [("Brian2 2.9 cpp", "peer_brian2.py", ("--target", "cpp"))]
-    if not cfg.quick:
-        runs += [("Brian2 2.9 cython", "peer_brian2.py", ("--target", "cython"))]
-    for name, script, extra in runs:
-        with tempfile.TemporaryDirectory() as d:
-            cache = ("--cache-dir", d) if script == "peer_brian2.py" else ()
-            res, wall = call(script, "stdp", "--t-sim", t, *extra, *cache)
-        weights[name] = np.asarray(res["w_over_wmax"])
-        rows[name] = {
-            "end_to_end_s": wall,
-            "loop_s": res["loop_s"],
-            "rate_hz": res["rate_hz"],
-            "frac_below_0_1": res["frac_below_0_1"],
-            "frac_above_0_9": res["frac_above_0_9"],
+    ours, wall = call("ours.py", "stdp", "--t-sim", t)
+    steady, _ = call("ours.py", "stdp", "--t-sim", t, "--repeats", r)
+    weights["neurorehab"] = np.asarray(ours["w_over_wmax"])
+    rows["neurorehab"] = {
+        "end_to_end_s": wall,
+        "loop_s": steady["loop_s"],
+        "rate_hz": ours["rate_hz"],
+        "frac_below_0_1": ours["frac_below_0_1"],
+        "frac_above_0_9": ours["frac_above_0_9"],
+    }
+    for devices in (1, 2):
+        b, bwall = call("ours.py", "stdp", "--t-sim", t, "--batch", 16, "--repeats", r, "--devices", devices)
+        rows[f"neurorehab, batch of 16, {devices} device(s)"] = {
+            "end_to_end_s": bwall / 16,
+            "loop_s": b["loop_s"] / 16,
+            "rate_hz": statistics.mean(b["rate_hz_all"]),
         }
-    us, nest = rows["neurorehab"], rows["NEST 3.10, 1 thread"]
+    nest, wall = call("peer_nest.py", "stdp", "--t-sim", t)
+    weights["NEST 3.10, 1 thread"] = np.asarray(nest["w_over_wmax"])
+    rows["NEST 3.10, 1 thread"] = {
+        "end_to_end_s": wall,
+        "loop_s": nest["loop_s"],
+        **{k: nest[k] for k in ("rate_hz", "frac_below_0_1", "frac_above_0_9")},
+    }
+    for target in ("cpp",) if cfg.quick else ("cpp", "cython"):
+        with tempfile.TemporaryDirectory() as d:
+            extra = ("--target", target, "--cache-dir", d)
+            cold, wall = call("peer_brian2.py", "stdp", "--t-sim", t, *extra)
+            warm, wwall = call("peer_brian2.py", "stdp", "--t-sim", t, *extra, "--repeats", r)
+        rows[f"Brian2 2.9 {target}"] = {
+            "end_to_end_s": wall,
+            "end_to_end_warm_s": wwall,
+            "loop_s": warm["loop_s"],
+            **{k: cold[k] for k in ("rate_hz", "frac_below_0_1", "frac_above_0_9")},
+        }
+    us, nest_row, cpp = rows["neurorehab"], rows["NEST 3.10, 1 thread"], rows["Brian2 2.9 cpp"]
+    b16 = rows["neurorehab, batch of 16, 2 device(s)"]
     ks = stats.ks_2samp(weights["neurorehab"], weights["NEST 3.10, 1 thread"])
     bars = [
-        bar("STDP end to end: NEST / neurorehab", nest["end_to_end_s"] / us["end_to_end_s"], 1),
+        bar("STDP end to end: NEST / neurorehab", nest_row["end_to_end_s"] / us["end_to_end_s"], 1),
+        bar("STDP end to end: Brian2 cpp (cold) / neurorehab", cpp["end_to_end_s"] / us["end_to_end_s"], 1),
+        bar("STDP steady, one network: neurorehab / Brian2 cpp", us["loop_s"] / cpp["loop_s"], 1.2, False),
+        bar(
+            "STDP steady, batch of 16, per network: neurorehab / Brian2 cpp",
+            b16["loop_s"] / cpp["loop_s"],
+            1,
+            False,
+        ),
         bar(
             "STDP weights below 0.1: difference to NEST",
             abs(us["frac_below_0_1"] - nest["frac_below_0_1"]),

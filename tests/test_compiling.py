@@ -27,3 +27,14 @@ def test_a_program_with_options_computes_what_xla_defaults_do():
     compiled = light.lower(x, steps=500).compile()
     np.testing.assert_array_equal(compiled(x), light(x, steps=500))
     assert light.__doc__ == _decay.__doc__
+
+
+def test_a_program_with_options_nests_in_a_users_jit_and_vmap():
+    # JAX refuses compile options on a jit inside another: within a user's jit or vmap the
+    # program is a plain jit, and computes what it does alone (to float32 rounding, as above).
+    x = jnp.linspace(-3.0, 3.0, 1000)
+    light = JitOnCpu(_decay, LIGHT_LLVM, static_argnames=("steps",))
+    alone = light(x, steps=200)
+    np.testing.assert_allclose(jax.jit(lambda v: light(v, steps=200))(x), alone, rtol=1e-6, atol=1e-7)
+    batched = jax.vmap(lambda v: light(v, steps=200))(jnp.stack([x, -x]))
+    np.testing.assert_allclose(batched, jnp.stack([alone, light(-x, steps=200)]), rtol=1e-6, atol=1e-7)

@@ -70,6 +70,43 @@ def test_geometric_waits_equal_a_bernoulli_process():
     assert (waits == 1).mean() == pytest.approx(p, abs=4 * np.sqrt(p / waits.size))
 
 
+def test_renewal_raster_lays_out_each_train_and_carries_its_next_spike():
+    # Exact against a loop over each train's chain of waits: the spikes inside the window, in
+    # their rows, and the first spike after it; window after window, the count a step is the
+    # Bernoulli(p) process's (mean n p a step, within 4 standard errors).
+    p, n, k, steps = 0.02, 300, 40, 500
+    rng = np.random.default_rng(4)
+    nxt = rng.integers(0, 60, n)
+    total = 0
+    for w in range(6):
+        start = w * steps
+        waits = np.asarray(spiking.geometric_steps(jax.random.uniform(jax.random.key(w), (n, k)), p))
+        raster, after = spiking.renewal_raster(jnp.asarray(nxt, jnp.int32), jnp.asarray(waits), start, steps)
+        want = np.zeros((steps, n), bool)
+        want_after = np.zeros(n, np.int64)
+        for i in range(n):
+            t, j = int(nxt[i]), 0
+            while t < start + steps:
+                want[t - start, i] = True
+                t, j = t + int(waits[i, j]), j + 1
+            want_after[i] = t
+        np.testing.assert_array_equal(np.asarray(raster), want)
+        np.testing.assert_array_equal(np.asarray(after), want_after)
+        total += want.sum()
+        nxt = want_after
+    cells = 6 * steps * n
+    assert total / cells == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / cells))
+
+
+def test_renewal_raster_drops_spikes_past_its_width_and_goes_on_from_the_end():
+    # A train with more spikes in the window than waits given keeps the first k and resumes at
+    # the window's end (never before it).
+    waits = jnp.ones((1, 3), jnp.int32)
+    raster, after = spiking.renewal_raster(jnp.asarray([2], jnp.int32), waits, 0, 10)
+    assert np.flatnonzero(np.asarray(raster[:, 0])).tolist() == [2, 3, 4]
+    assert int(after[0]) == 10
+
+
 def test_deliver_loses_no_spike_when_more_fire_than_a_pass_holds():
     # Conservation: event-driven delivery equals the dense product fired @ W, even with 37
     # spikes delivered 8 at a time.

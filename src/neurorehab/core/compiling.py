@@ -33,12 +33,17 @@ def on_cpu(options: dict[str, Any]) -> dict[str, Any] | None:
 class JitOnCpu:
     """`jax.jit(fn, **jit_kw)` compiled with `options` on the CPU: the backend is looked up at
     the first call (not at import, so a user may still choose JAX's platform after importing
-    neurorehab); `lower` is there for ahead-of-time compilation, as on a jitted function."""
+    neurorehab); `lower` is there for ahead-of-time compilation, as on a jitted function.
+
+    Called inside another transformation (a user's `jax.jit` or `jax.vmap` around it), it is a
+    plain `jax.jit`: options belong to a whole program, so the outer program's apply (JAX
+    refuses options on a nested jit)."""
 
     def __init__(self, fn: Callable[..., Any], options: dict[str, Any], **jit_kw: Any) -> None:
         self.fn, self.options, self.jit_kw = fn, options, jit_kw
         self.__doc__, self.__wrapped__ = fn.__doc__, fn
         self._jitted: Any = None
+        self._nested = jax.jit(fn, **jit_kw)
 
     def _get(self) -> Any:
         if self._jitted is None:
@@ -46,6 +51,8 @@ class JitOnCpu:
         return self._jitted
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((args, kwargs))):
+            return self._nested(*args, **kwargs)
         return self._get()(*args, **kwargs)
 
     def lower(self, *args: Any, **kwargs: Any) -> Any:

@@ -120,6 +120,26 @@ def geometric_steps(u: Array, p: float) -> Array:
     return jnp.maximum(jnp.ceil(jnp.log1p(-u) / math.log1p(-p)), 1.0).astype(jnp.int32)
 
 
+def renewal_raster(next_step: Array, waits: Array, start: Array, steps: int) -> tuple[Array, Array]:
+    """The spikes of independent renewal trains in steps [start, start + steps), as a raster.
+
+    `next_step` [n]: each train's next spike (at or after `start`); `waits` [n, k]: the waits
+    after it, in steps (>= 1, e.g. `geometric_steps`). Returns (raster [steps, n] bool, each
+    train's next spike at or after the window's end). A train with more than k spikes in the
+    window loses the rest and goes on from the window's end, so choose k with a negligible
+    chance of that. Laying the window out at once lets a loop read a row a step, with no
+    search for which trains fired.
+    """
+    n, k = waits.shape
+    times = next_step[:, None] + jnp.cumsum(jnp.pad(waits, ((0, 0), (1, 0))), axis=1)  # [n, k + 1]
+    inside = times[:, :k] < start + steps
+    rows = jnp.where(inside, times[:, :k] - start, steps)  # out of range: dropped
+    cols = jnp.broadcast_to(jnp.arange(n)[:, None], rows.shape)
+    raster = jnp.zeros((steps, n), bool).at[rows, cols].set(True, mode="drop")
+    after = jnp.take_along_axis(times, inside.sum(axis=1)[:, None], axis=1)[:, 0]
+    return raster, jnp.maximum(after, start + steps)
+
+
 def deliver(
     x: Array,
     fired: Array,
