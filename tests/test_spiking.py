@@ -107,6 +107,17 @@ def test_renewal_raster_drops_spikes_past_its_width_and_goes_on_from_the_end():
     assert int(after[0]) == 10
 
 
+def test_first_fired_takes_what_top_k_takes():
+    # The same indices in the same order as top_k over the row (ties: the lower index first),
+    # padded with n; rows of a batch from silent to dense, n not a multiple of the word.
+    rng = np.random.default_rng(6)
+    for n, p in ((4000, 0.0005), (4000, 0.003), (1000, 0.05), (1001, 0.5), (77, 0.0)):
+        fired = jnp.asarray(rng.random((5, n)) < p)
+        hit, idx = jax.lax.top_k(fired.astype(jnp.float32), 8)
+        want = np.where(np.asarray(hit) > 0, np.asarray(idx), n)
+        np.testing.assert_array_equal(np.asarray(spiking.first_fired(fired, 8)), want)
+
+
 def test_deliver_loses_no_spike_when_more_fire_than_a_pass_holds():
     # Conservation: event-driven delivery equals the dense product fired @ W, even with 37
     # spikes delivered 8 at a time.
