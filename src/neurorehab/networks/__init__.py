@@ -366,8 +366,13 @@ class SongSTDP:
     tau_post: float = 20.0  # ms
     a_plus: float = 0.01  # potentiation per pair, fraction of g_max
     a_minus: float = 0.0105  # depression per pair, fraction of g_max
-    per_block: int = 20  # spikes an input can hold in a block (P(more) < 1e-15 at 1.5 expected)
     block: int = 1000  # steps per block of random numbers
+
+    @property
+    def per_block(self) -> int:
+        """Spikes an input can hold in a block: more has a chance under 1e-15 (a Poisson tail,
+        above the Binomial(block, rate dt) it bounds); 20 at the defaults' 1.5 expected."""
+        return len(spiking.poisson_thresholds(self.rate * self.dt / 1000.0 * self.block, 1e-15))
 
 
 class SongState(NamedTuple):
