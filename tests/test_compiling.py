@@ -36,5 +36,7 @@ def test_a_program_with_options_nests_in_a_users_jit_and_vmap():
     light = JitOnCpu(_decay, LIGHT_LLVM, static_argnames=("steps",))
     alone = light(x, steps=200)
     np.testing.assert_allclose(jax.jit(lambda v: light(v, steps=200))(x), alone, rtol=1e-6, atol=1e-7)
+    on_constants = jax.jit(lambda y: light(x, steps=200) + y)(0.0)  # no traced argument
+    np.testing.assert_allclose(on_constants, alone, rtol=1e-6, atol=1e-7)
     batched = jax.vmap(lambda v: light(v, steps=200))(jnp.stack([x, -x]))
     np.testing.assert_allclose(batched, jnp.stack([alone, light(-x, steps=200)]), rtol=1e-6, atol=1e-7)

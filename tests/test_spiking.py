@@ -105,13 +105,29 @@ def test_renewal_raster_drops_spikes_past_its_width_and_goes_on_from_the_end():
     raster, after = spiking.renewal_raster(jnp.asarray([2], jnp.int32), waits, 0, 10)
     assert np.flatnonzero(np.asarray(raster[:, 0])).tolist() == [2, 3, 4]
     assert int(after[0]) == 10
+    # a train whose next spike lies before the window: those spikes are left out, not wrapped
+    raster, after = spiking.renewal_raster(
+        jnp.asarray([-2], jnp.int32), jnp.full((1, 3), 2, jnp.int32), 0, 10
+    )
+    assert np.flatnonzero(np.asarray(raster[:, 0])).tolist() == [0, 2]
+    assert int(after[0]) == 10
+
+
+def test_poisson_tail_count_is_the_smallest_count_past_the_tail():
+    # Against scipy's survival function over a dense grid of means, small to huge (summing the
+    # CDF up in float64 never reaches 1 - 1e-15 for some, e.g. 19.69, and underflows past 745).
+    for lam in np.concatenate([np.linspace(0.001, 60.0, 600), [19.69, 744.0, 800.0, 5000.0, 1e5]]):
+        k = spiking.poisson_tail_count(float(lam), 1e-15)
+        assert stats.poisson.sf(k, lam) < 1e-15
+        assert k == 0 or stats.poisson.sf(k - 1, lam) >= 1e-15 * 0.5  # not far past it
+    assert spiking.poisson_tail_count(0.0, 1e-15) == 0
 
 
 def test_stdp_blocks_hold_every_input_spike_but_for_a_negligible_tail():
     # An input's spikes in a block are Binomial(block, rate dt), below Poisson(block rate dt) in
     # the tail: the block's width leaves out more than it holds with a chance under 1e-15,
     # at the published 15 Hz and at rates a user may set.
-    for rate in (1.0, 15.0, 100.0, 400.0):
+    for rate in (1.0, 15.0, 100.0, 196.9, 400.0, 5000.0):
         net = nw.SongSTDP(rate=rate)
         lam = rate * net.dt / 1000.0 * net.block
         tail = stats.poisson.sf(net.per_block, lam)

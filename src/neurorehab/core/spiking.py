@@ -99,6 +99,24 @@ def poisson_thresholds(lam: float, tail: float = 1e-12) -> np.ndarray:
     return np.minimum(np.floor(np.asarray(cdf) * 2.0**32), 2.0**32 - 1).astype(np.uint32)
 
 
+def poisson_tail_count(lam: float, tail: float) -> int:
+    """The smallest k with P(Poisson(lam) > k) < tail, for any lam >= 0.
+
+    In log space, with the geometric bound P(N > k) <= pmf(k + 1) / (1 - lam / (k + 2)) (valid
+    once k + 2 > lam), so it neither underflows for large lam nor waits on a float64 sum that
+    cannot reach 1 - tail (as summing the CDF up does for some lam).
+    """
+    if lam <= 0.0:
+        return 0
+    k, log_tail = math.floor(lam), math.log(tail)
+    while (
+        k + 2 <= lam
+        or -lam + (k + 1) * math.log(lam) - math.lgamma(k + 2) - math.log1p(-lam / (k + 2)) >= log_tail
+    ):
+        k += 1
+    return k
+
+
 def poisson_counts(bits: Array, thresholds: np.ndarray) -> Array:
     """Poisson counts by inverse CDF of uniform uint32 bits: the number of thresholds at or below them.
 
@@ -123,20 +141,21 @@ def geometric_steps(u: Array, p: float) -> Array:
 def renewal_raster(next_step: Array, waits: Array, start: Array, steps: int) -> tuple[Array, Array]:
     """The spikes of independent renewal trains in steps [start, start + steps), as a raster.
 
-    `next_step` [n]: each train's next spike (at or after `start`); `waits` [n, k]: the waits
-    after it, in steps (>= 1, e.g. `geometric_steps`). Returns (raster [steps, n] bool, each
-    train's next spike at or after the window's end). A train with more than k spikes in the
-    window loses the rest and goes on from the window's end, so choose k with a negligible
-    chance of that. Laying the window out at once lets a loop read a row a step, with no
-    search for which trains fired.
+    `next_step` [n]: each train's next spike (at or after `start`; spikes before it are left
+    out); `waits` [n, k]: the waits after it, in steps (>= 1, e.g. `geometric_steps`). Returns
+    (raster [steps, n] bool, each train's next spike at or after the window's end). A train
+    with more than k spikes in the window loses the rest and its next spike is put at the
+    window's end, so choose k with a negligible chance of that (`poisson_tail_count`). Laying
+    the window out at once lets a loop read a row a step, with no search for which trains
+    fired. Steps are int32: a run's steps must stay under 2^31.
     """
     n, k = waits.shape
     times = next_step[:, None] + jnp.cumsum(jnp.pad(waits, ((0, 0), (1, 0))), axis=1)  # [n, k + 1]
-    inside = times[:, :k] < start + steps
-    rows = jnp.where(inside, times[:, :k] - start, steps)  # out of range: dropped
+    inside = (times[:, :k] >= start) & (times[:, :k] < start + steps)
+    rows = jnp.where(inside, times[:, :k] - start, steps)  # outside the window: dropped
     cols = jnp.broadcast_to(jnp.arange(n)[:, None], rows.shape)
     raster = jnp.zeros((steps, n), bool).at[rows, cols].set(True, mode="drop")
-    after = jnp.take_along_axis(times, inside.sum(axis=1)[:, None], axis=1)[:, 0]
+    after = jnp.take_along_axis(times, (times[:, :k] < start + steps).sum(axis=1)[:, None], axis=1)[:, 0]
     return raster, jnp.maximum(after, start + steps)
 
 
