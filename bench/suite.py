@@ -164,14 +164,14 @@ def stdp(cfg: argparse.Namespace) -> dict:
         ),
         bar(
             "STDP weights below 0.1: difference to NEST",
-            abs(us["frac_below_0_1"] - nest["frac_below_0_1"]),
+            abs(us["frac_below_0_1"] - nest_row["frac_below_0_1"]),
             0.05,
             False,
             "",
         ),
         bar(
             "STDP weights above 0.9: difference to NEST",
-            abs(us["frac_above_0_9"] - nest["frac_above_0_9"]),
+            abs(us["frac_above_0_9"] - nest_row["frac_above_0_9"]),
             0.05,
             False,
             "",

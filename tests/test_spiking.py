@@ -59,6 +59,12 @@ def test_poisson_thresholds_are_scipy_s_cdf():
         want = np.minimum(np.floor(stats.poisson.cdf(np.arange(len(t)), lam) * 2.0**32), 2**32 - 1)
         np.testing.assert_array_equal(t.astype(np.int64), want.astype(np.int64))
         assert stats.poisson.sf(len(t) - 1, lam) < 1e-12  # the tail left out
+    # means where summing the CDF up to 1 - tail never ended in float64 (19.69 at 1e-15)
+    for lam, tail in ((19.69, 1e-15), (650.0, 1e-12)):
+        t = spiking.poisson_thresholds(lam, tail)
+        assert stats.poisson.sf(len(t) - 1, lam) < tail
+    with pytest.raises(ValueError, match=r"lam=800.0: the Poisson mean must be in \[0, 700\)"):
+        spiking.poisson_thresholds(800.0)
 
 
 def test_geometric_waits_equal_a_bernoulli_process():

@@ -624,12 +624,11 @@ def _developing(model: Model, width: int) -> Callable[..., Any]:
 
 
 def _compiler_options() -> dict[str, Any] | None:
-    """On the CPU, LLVM at level 1 for the engine's programs (core/compiling.py): every
-    registered model, 128 patients x 42 days, 2026-12-06 (`bench/compile.py`): first call
-    (mostly compilation) 8-37 % shorter (`motor` 10.9 -> 8.0 s, `fear` 8.9 -> 6.9 s), compiled
-    runs as fast; the scores move by rounding (`motor`'s by ~1e-5), and every run of the
-    engine, alone, batched, sharded or resumed, compiles with the same options, so they are the
-    same in all of them."""
+    """On the CPU, LLVM at level 1 for the engine's programs (core/compiling.py): over every
+    registered model (`bench/compile.py`, bench/README.md, 2026-12-06) the first call, mostly
+    compilation, was 8-37 % shorter and compiled runs as fast; scores move by rounding, and every
+    run of the engine, alone, batched, sharded or resumed, compiles with the same options, so
+    they are the same in all of them."""
     return on_cpu(LIGHT_LLVM)
 
 

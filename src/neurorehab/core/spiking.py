@@ -86,16 +86,17 @@ def poisson_thresholds(lam: float, tail: float = 1e-12) -> np.ndarray:
     """uint32 thresholds T_k = CDF(k) 2^32 of a Poisson(lam) count, up to a tail of `tail`.
 
     The CDF is summed from the pmf e^-lam lam^k / k! in float64 (no scipy.stats: its import
-    alone took 0.4 s of a 2 s CUBA run end to end).
+    alone took 0.4 s of a 2 s CUBA run end to end), up to `poisson_tail_count` (a sum run until
+    it reached 1 - tail never ended for some lam). lam must be under 700 (e^-lam underflows).
     """
-    cdf, pmf, k = [], math.exp(-lam), 0
-    total = pmf
-    while 1.0 - total > tail:
-        cdf.append(total)
-        k += 1
+    if not 0.0 <= lam < 700.0:
+        raise ValueError(f"lam={lam}: the Poisson mean must be in [0, 700) (e^-lam underflows past it)")
+    pmf = total = math.exp(-lam)
+    cdf = [total]
+    for k in range(1, poisson_tail_count(lam, tail) + 1):
         pmf *= lam / k
         total += pmf
-    cdf.append(total)
+        cdf.append(total)
     return np.minimum(np.floor(np.asarray(cdf) * 2.0**32), 2.0**32 - 1).astype(np.uint32)
 
 
@@ -151,11 +152,11 @@ def renewal_raster(next_step: Array, waits: Array, start: Array, steps: int) -> 
     """
     n, k = waits.shape
     times = next_step[:, None] + jnp.cumsum(jnp.pad(waits, ((0, 0), (1, 0))), axis=1)  # [n, k + 1]
-    inside = (times[:, :k] >= start) & (times[:, :k] < start + steps)
-    rows = jnp.where(inside, times[:, :k] - start, steps)  # outside the window: dropped
+    before_end = times[:, :k] < start + steps
+    rows = jnp.where(before_end & (times[:, :k] >= start), times[:, :k] - start, steps)  # else dropped
     cols = jnp.broadcast_to(jnp.arange(n)[:, None], rows.shape)
     raster = jnp.zeros((steps, n), bool).at[rows, cols].set(True, mode="drop")
-    after = jnp.take_along_axis(times, (times[:, :k] < start + steps).sum(axis=1)[:, None], axis=1)[:, 0]
+    after = jnp.take_along_axis(times, before_end.sum(axis=1)[:, None], axis=1)[:, 0]
     return raster, jnp.maximum(after, start + steps)
 
 
