@@ -152,18 +152,57 @@ def test_first_fired_takes_what_top_k_takes():
         np.testing.assert_array_equal(np.asarray(spiking.first_fired(fired, 8)), want)
 
 
-def test_deliver_loses_no_spike_when_more_fire_than_a_pass_holds():
-    # Conservation: event-driven delivery equals the dense product fired @ W, even with 37
-    # spikes delivered 8 at a time.
+@pytest.mark.parametrize("count", [0, 1, 7, 8, 9, 16, 37])
+def test_deliver_loses_no_spike_when_more_fire_than_a_pass_holds(count):
+    # Conservation: event-driven delivery equals the dense product fired @ W, with none, fewer,
+    # exactly a pass's 8, one more, two passes' and 37 spikes delivered 8 at a time.
     n = 300
     w = jax.random.normal(jax.random.key(2), (n, n))
-    fired = jnp.zeros(n, bool).at[jax.random.choice(jax.random.key(3), n, (37,), replace=False)].set(True)
+    which = jax.random.choice(jax.random.key(3), n, (count,), replace=False)
+    fired = jnp.zeros(n, bool).at[which].set(True)
 
     def add(x, idx):
         return x + jnp.take(w, idx, axis=0, mode="fill", fill_value=0.0).sum(0)
 
     got = spiking.deliver(jnp.zeros(n), fired, add, 8)
     np.testing.assert_allclose(np.asarray(got), np.asarray(fired.astype(w.dtype) @ w), rtol=1e-5, atol=1e-4)
+
+
+def test_deliver_makes_the_passes_of_a_loop_that_searches_from_the_start():
+    # The first pass before the loop, and the loop only after a full pass, must deliver the
+    # same spikes in the same passes as clearing and searching until no spike is left: the
+    # same sums bit for bit, for a batch whose rows need 0 to 5 passes, alone and under vmap.
+    n, k = 300, 8
+    counts = (0, 3, 8, 9, 37)
+    fired = jnp.stack(
+        [
+            jnp.zeros(n, bool).at[jax.random.choice(jax.random.key(10 + i), n, (c,), replace=False)].set(True)
+            for i, c in enumerate(counts)
+        ]
+    )
+    w = jax.random.normal(jax.random.key(2), (n, n))
+
+    def add(x, idx):  # a pass's sum added at once: other passes would round otherwise
+        return x + jnp.take(w, idx, axis=0, mode="fill", fill_value=0.0).sum(-2)
+
+    def search_from_start(x, fired):
+        def body(c):
+            x, left = c
+            idx = spiking.first_fired(left, k)
+            rows = jnp.indices(idx.shape)[:-1]
+            return add(x, idx), left.at[(*rows, idx)].set(False, mode="drop")
+
+        return jax.lax.while_loop(lambda c: jnp.any(c[1]), body, (x, fired))[0]
+
+    x0 = jnp.zeros((len(counts), n))
+
+    def ours(x, f):
+        return spiking.deliver(x, f, add, k)
+
+    batch, want = jax.jit(ours)(x0, fired), jax.jit(search_from_start)(x0, fired)
+    np.testing.assert_array_equal(np.asarray(batch), np.asarray(want))
+    alone, want = jax.jit(jax.vmap(ours))(x0, fired), jax.jit(jax.vmap(search_from_start))(x0, fired)
+    np.testing.assert_array_equal(np.asarray(alone), np.asarray(want))
 
 
 def test_structural_update_keeps_bookkeeping_and_decays_vacant_elements():
