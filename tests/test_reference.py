@@ -99,18 +99,39 @@ def conjugate():
     )
 
 
-def test_nuts_finds_the_exact_posterior(conjugate):
+def _quadrature(emulator, readings):
+    """Mean and SD of the emulator's own posterior under the uniform prior, by quadrature on
+    1,000 points of (0, 1): what NUTS on that emulator should find."""
+    grid = np.linspace(0.0005, 0.9995, 1000)
+    values = jnp.asarray(readings[None], jnp.float32)
+    ll = jax.vmap(lambda t: R.log_likelihood(emulator, t[None], values))(jnp.asarray(grid, jnp.float32))
+    w = np.exp(np.asarray(ll, float) - float(jnp.max(ll)))
+    w /= w.sum()
+    mean = float((w * grid).sum())
+    return mean, float(np.sqrt((w * (grid - mean) ** 2).sum()))
+
+
+def test_nuts_finds_the_emulators_posterior_and_that_the_exact_one(conjugate):
+    """Two errors, each against its own reference. NUTS against the emulator's posterior by
+    quadrature (the sampler's error: mean within 0.1 SD, SD within 10 %; 4,000 draws of ESS
+    640-1,100 carry about 0.03 SD of Monte Carlo error). The emulator's posterior against the
+    exact conjugate one, a normal truncated to [0, 1] (the emulator's error, a network trained
+    60 epochs on 6,000 draws: mean within 0.5 SD, SD within 25 %; measured 0.05-0.34 SD and
+    2-17 %, the numbers depending on the machine's rounding in training)."""
     rng = np.random.default_rng(5)
     prior = {"theta": {"dist": "uniform", "low": 0.0, "high": 1.0}}
     for i, truth in enumerate((0.2, 0.5, 0.9)):
         readings = 10 * truth + rng.normal(0, 1, 3)
         readings[1] = np.nan
         ref = R.sample(conjugate, prior, readings[None], key=jax.random.key(i))
-        mean, sd = _exact(readings)
         d = ref.flat[:, 0]
         assert ref.converged, (ref.rhat, ref.ess, ref.divergences)
-        assert abs(d.mean() - mean) < 0.1 * sd, (d.mean(), mean, sd)
-        assert abs(d.std() / sd - 1) < 0.1, (d.std(), sd)
+        q_mean, q_sd = _quadrature(conjugate, readings)
+        assert abs(d.mean() - q_mean) < 0.1 * q_sd, (d.mean(), q_mean, q_sd)
+        assert abs(d.std() / q_sd - 1) < 0.1, (d.std(), q_sd)
+        mean, sd = _exact(readings)
+        assert abs(q_mean - mean) < 0.5 * sd, (q_mean, mean, sd)
+        assert abs(q_sd / sd - 1) < 0.25, (q_sd, sd)
 
 
 def test_a_saved_emulator_loads_back_exactly(conjugate, tmp_path):
