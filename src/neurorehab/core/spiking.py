@@ -210,16 +210,15 @@ def deliver(
     def full(idx: Array) -> Array:
         return jnp.any(idx[..., -1] < n)
 
-    def body(carry: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
-        x, left, idx, _ = carry
+    def body(carry: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+        x, left, idx = carry
         rows = jnp.indices(idx.shape)[:-1]
         left = left.at[(*rows, idx)].set(False, mode="drop")
         idx = first_fired(left, k)
-        return add(x, idx), left, idx, full(idx)
+        return add(x, idx), left, idx
 
     idx = first_fired(fired, k)
-    carry = (add(x, idx), fired, idx, full(idx))
-    return jax.lax.while_loop(lambda c: c[3], body, carry)[0]
+    return jax.lax.while_loop(lambda c: full(c[2]), body, (add(x, idx), fired, idx))[0]
 
 
 def bernoulli_targets(key: Array, n_pre: int, n_post: int, p: float, width: int) -> tuple[Array, Array]:

@@ -178,7 +178,7 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, bits: Array) -> Growing
             neurons, drive, prop, net.v_th - net.e_l, net.v_reset - net.e_l, ref_steps
         )
         ca = sp.calcium_spikes(ca, fired, net.dt, net.tau_ca, net.beta_ca)
-        z = sp.grow(z, nu * sp.growth_gaussian(ca[None, :], jnp.ones(()), eta, eps), net.dt)
+        z = sp.grow(z, sp.growth_gaussian(ca[None, :], nu, eta, eps), net.dt)  # [3, n]
         return (neurons, ca, z), fired
 
     def window(carry: tuple[spiking.AlphaState, Array, Array, Array], counts: Array) -> tuple:
