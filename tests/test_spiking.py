@@ -7,6 +7,7 @@ PEERS.md and Song, Miller & Abbott 2000 for the STDP weight distribution.
 """
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -50,6 +51,50 @@ def test_poisson_counts_follow_the_poisson_law():
     chi2 = ((observed - expected) ** 2 / expected).sum()
     assert chi2 < stats.chi2.ppf(0.999, 7)
     assert counts.mean() == pytest.approx(lam, abs=4 * np.sqrt(lam / counts.size))
+
+
+def test_threefry_words_are_jax_s_hash_and_random123_s_known_answers():
+    # Random123's known-answer vectors for Threefry-2x32-20 (Salmon et al. 2011; the kat_vectors
+    # file, as JAX's own tests use them): (key, counter) -> the two output words.
+    kat = [
+        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+        ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+        ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
+    ]
+    for k, x, want in kat:
+        key = jax.random.wrap_key_data(np.uint32(k), impl="threefry2x32")
+        got = spiking.threefry_words(key, jnp.uint32(x[0]), jnp.uint32(x[1]))
+        assert tuple(int(w) for w in got) == want
+    # And bit for bit JAX's hash on many counters, batched over keys under vmap.
+    keys = jax.random.split(jax.random.key(12), 3)
+    count = jnp.arange(2 * 5000, dtype=jnp.uint32)
+    want = jax.vmap(lambda k: jax.extend.random.threefry_2x32(jax.random.key_data(k), count))(keys)
+    got = jax.vmap(lambda k: jnp.concatenate(spiking.threefry_words(k, count[:5000], count[5000:])))(keys)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+@pytest.mark.parametrize("lam", [1.0, 20.0])  # packed in a byte (m = 16) and in an int32 (m > 16)
+def test_poisson_pairs_unpack_to_both_words_counts(lam):
+    # Each element packs the inverse-CDF counts of both words of its hash; both follow the
+    # Poisson law (chi-square at 0.999) and are uncorrelated (|r| < 4 / sqrt(N)).
+    t = spiking.poisson_thresholds(lam)
+    shape, key = (200, 1000), jax.random.key(13)
+    packed = spiking.poisson_pairs(key, shape, t)
+    assert packed.dtype == (jnp.uint8 if lam == 1.0 else jnp.int32)
+    size = 200 * 1000
+    words = jax.extend.random.threefry_2x32(jax.random.key_data(key), jnp.arange(2 * size, dtype=jnp.uint32))
+    for second in (False, True):
+        got = np.asarray(spiking.unpack_pair(packed, second, t)).ravel()
+        want = np.asarray(spiking.poisson_counts(words[size * second : size * (second + 1)], t))
+        np.testing.assert_array_equal(got, want)
+    c0, c1 = (np.asarray(spiking.unpack_pair(packed, b, t)).ravel() for b in (False, True))
+    assert abs(np.corrcoef(c0, c1)[0, 1]) < 4 / np.sqrt(size)
+    for c in (c0, c1):
+        k = np.arange(max(1, int(lam - 4 * np.sqrt(lam))), int(lam + 4 * np.sqrt(lam)) + 1)
+        observed = np.array([(c == i).sum() for i in k])
+        expected = stats.poisson.pmf(k, lam) * size
+        chi2 = ((observed - expected) ** 2 / expected).sum()
+        assert chi2 < stats.chi2.ppf(0.999, len(k))
 
 
 def test_poisson_thresholds_are_scipy_s_cdf():
@@ -302,6 +347,9 @@ def test_networks_run_in_float64_when_enabled():
 def test_growing_run_refuses_times_that_do_not_fit_its_cycles():
     with pytest.raises(ValueError, match=r"t_sim_ms=15000.0 must be a multiple of update_ms=10000.0"):
         nw.growing_run(nw.GrowingNetwork(), jax.random.key(0), 15_000.0)
+    # A block's Poisson counts come in pairs (steps t and t + block/2), so a block must be even.
+    with pytest.raises(ValueError, match=r"block=125, itself even"):
+        nw.growing_run(nw.GrowingNetwork(delay=0.5, block=125), jax.random.key(0), 10_000.0)
 
 
 def test_window_delivery_by_neuron_equals_by_pair_and_the_dense_sum():

@@ -71,7 +71,7 @@ class GrowingNetwork:
     rounds: int = 8  # deletion rounds per update (core.structural.delete_excess)
     max_vacant: int = 16_384  # vacant elements of one kind paired per update (core.structural.pair_all)
     per_pass: int = 16  # spikes delivered per pass (core.spiking.deliver), per window
-    block: int = 500  # steps per block of random bits
+    block: int = 500  # steps per block of Poisson counts (even: a hash serves steps t and t + block/2)
 
     @property
     def n(self) -> int:
@@ -142,27 +142,31 @@ def _arrivals(net: GrowingNetwork, conn: Array, fired: Array, *, by_neuron: bool
     return spiking.deliver(jnp.zeros((d, n)), fired.any(0), add, net.per_pass)
 
 
-def _growing_block(net: GrowingNetwork, s: GrowingState, bits: Array) -> GrowingState:
-    """Advance by bits.shape[0] steps, one delay-long window at a time (NEST's min-delay cycle).
+def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingState:
+    """Advance by `net.block` steps (the Poisson drive from `key`), one delay-long window at a
+    time (NEST's min-delay cycle).
 
     Every synapse has the same delay, d steps: spikes fired in one window all arrive in the
     next, at the same offset, so a window's neurons run d steps on arrivals already known, and
     its spikes are delivered once, event-driven, at its end. The background drive depends on
-    no state, so the block's Poisson counts are drawn at once (uint8: at 1 expected a step,
-    `poisson_thresholds` stops far below 256), outside the step loop. A neuron refractory for at
-    least d steps fires at most once a window, so delivery picks neurons (n candidates) and
-    scatters each one's row at its step, rather than picking among d x n (neuron, step) pairs:
-    the same sums, exactly (whole multiples of the weights). Together 1.33-1.39x faster for
-    one network, the same numbers bit for bit; a batch of 32 gains nothing (bench/README.md).
-    The synaptic elements run as [3, n] (another 1.2-1.3x for one network, bit for bit).
+    no state, so the block's Poisson counts are drawn at once, outside the step loop: one
+    Threefry hash gives the counts of steps t and t + block/2, packed into a byte
+    (`spiking.poisson_pairs`). A neuron refractory for at least d steps fires at most once a
+    window, so delivery picks neurons (n candidates) and scatters each one's row at its step,
+    rather than picking among d x n (neuron, step) pairs: the same sums, exactly (whole
+    multiples of the weights); and the window's spikes are read off the refractory counters
+    at its end (a neuron that fired at step k has ref_steps - (d - 1 - k) left), so the step
+    loop writes nothing but the neurons. Its state rides as one [4, n] array (V, dI, I and the
+    refractory steps as a float): one update and one copy a step where four arrays took four
+    of each. Calcium and the elements' growth follow once a window (`grow_window`). Timings
+    in bench/README.md.
     """
     prop = spiking.alpha_propagator(net.dt, net.tau_m, net.tau_syn, net.c_m)
     thresholds = spiking.poisson_thresholds(net.rate_ext * net.dt / 1000.0)
     table = _growth_table(net).transpose(1, 0, 2)  # [3, n, (nu, eta, eps)]
-    # The elements ride the steps as [3, n], neurons along the vector lanes ([n, 3] put three
-    # on a lane's row); where a neuron's three elements share eta and eps (NEST's example:
-    # only nu differs), the Gaussian's exponential is one a neuron, not three. The numbers are
-    # the same: nu * (2 exp(...) - 1) for each element, as before.
+    # The elements ride as [3, n], neurons along the vector lanes ([n, 3] put three on a
+    # lane's row); where a neuron's three elements share eta and eps (NEST's example: only nu
+    # differs), the Gaussian's exponential is one a neuron, not three.
     shared = bool(np.all(table[:, :, 1:] == table[:1, :, 1:]))
     curve = table[:1, :, 1:] if shared else table[:, :, 1:]
     nu = jnp.asarray(table[..., 0])
@@ -170,26 +174,45 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, bits: Array) -> Growing
     d, n = s.arriving.shape
     ref_steps = round(net.t_ref / net.dt)
 
-    def step(carry: tuple[spiking.AlphaState, Array, Array], xs: tuple[Array, Array]) -> tuple:
-        neurons, ca, z = carry
-        arriving, counts = xs
-        drive = arriving + net.w_ext * counts.astype(jnp.int32)
-        neurons, fired = spiking.alpha_step(
-            neurons, drive, prop, net.v_th - net.e_l, net.v_reset - net.e_l, ref_steps
-        )
-        ca = sp.calcium_spikes(ca, fired, net.dt, net.tau_ca, net.beta_ca)
-        z = sp.grow(z, sp.growth_gaussian(ca[None, :], nu, eta, eps), net.dt)  # [3, n]
-        return (neurons, ca, z), fired
+    half = net.block // 2
+    pairs = spiking.poisson_pairs(key, (half, n), thresholds)  # steps t and t + half, packed
 
-    def window(carry: tuple[spiking.AlphaState, Array, Array, Array], counts: Array) -> tuple:
+    def step(x: Array, xs: tuple[Array, Array]) -> tuple:
+        arriving, t = xs
+        drive = arriving + net.w_ext * spiking.unpack_pair(pairs[t % half], t >= half, thresholds)
+        neurons, fired = spiking.alpha_step(
+            spiking.AlphaState(*x), drive, prop, net.v_th - net.e_l, net.v_reset - net.e_l, ref_steps
+        )
+        return jnp.stack(neurons), fired
+
+    def grow_window(ca: Array, z: Array, fired: Array) -> tuple[Array, Array]:
+        """A window's calcium, step by step, and its elements' growth summed over the window.
+
+        NEST integrates the elements lazily too: at a neuron's spike or a structural update it
+        sums the growth curve over the steps since, then clips at zero. The window's steps are
+        unrolled into one fused loop over neurons, so the step scan carries the neurons alone.
+        """
+        total = jnp.zeros_like(eta)
+        for k in range(d):
+            ca = sp.calcium_spikes(ca, fired[k], net.dt, net.tau_ca, net.beta_ca)
+            total = total + sp.growth_gaussian(ca[None, :], jnp.ones(()), eta, eps)
+        return ca, sp.grow(z, nu * total, net.dt)  # [3, n]
+
+    def window(carry: tuple[Array, Array, Array, Array], steps: Array) -> tuple:
         neurons, arriving, ca, z = carry
         fired: Array  # [d, n]
-        (neurons, ca, z), fired = jax.lax.scan(step, (neurons, ca, z), (arriving, counts))
+        if ref_steps >= d:
+            neurons, _ = jax.lax.scan(lambda c, x: (step(c, x)[0], None), neurons, (arriving, steps))
+            fired = jnp.arange(d)[:, None] == (neurons[3] - (ref_steps - d + 1))[None, :]
+        else:
+            neurons, fired = jax.lax.scan(step, neurons, (arriving, steps))
+        ca, z = grow_window(ca, z, fired)
         return (neurons, _arrivals(net, s.conn, fired, by_neuron=ref_steps >= d), ca, z), None
 
-    small = jnp.uint8 if len(thresholds) < 256 else jnp.int32  # counts never pass len(thresholds)
-    counts = spiking.poisson_counts(bits, thresholds).astype(small).reshape(-1, d, n)
-    (neurons, arriving, ca, z), _ = jax.lax.scan(window, (s.neurons, s.arriving, s.ca, s.z.T), counts)
+    x = jnp.stack([*s.neurons[:3], s.neurons.refr.astype(s.neurons.v.dtype)])
+    steps = jnp.arange(net.block).reshape(-1, d)
+    (x, arriving, ca, z), _ = jax.lax.scan(window, (x, s.arriving, s.ca, s.z.T), steps)
+    neurons = spiking.AlphaState(x[0], x[1], x[2], x[3].astype(s.neurons.refr.dtype))
     return s._replace(neurons=neurons, arriving=arriving, ca=ca, z=z.T)
 
 
@@ -202,7 +225,7 @@ def growing_run(
     Structural updates happen at 0, update_ms, 2 update_ms, ... as in NEST. Returns (records:
     mean Ca of E and I neurons, excitatory and inhibitory synapses, each [t_sim/record],
     final state). `t_sim_ms` must be a multiple of `update_ms`, which must be one of `record_ms`,
-    whose steps must be a multiple of `block`, itself a multiple of the delay in steps.
+    whose steps must be a multiple of `block`, itself even and a multiple of the delay in steps.
     """
     steps_rec = round(record_ms / net.dt)
     rec_per_update = round(net.update_ms / record_ms)
@@ -214,11 +237,13 @@ def growing_run(
         or n_updates * net.update_ms != t_sim_ms
         or delay_steps < 1
         or net.block % delay_steps
+        or net.block % 2
     ):
         raise ValueError(
             f"t_sim_ms={t_sim_ms} must be a multiple of update_ms={net.update_ms}, itself a multiple of "
-            f"record_ms={record_ms}, whose {steps_rec} steps a multiple of block={net.block}, itself a "
-            f"multiple of the delay ({net.delay} ms = {delay_steps} steps of dt={net.dt} ms, at least 1)"
+            f"record_ms={record_ms}, whose {steps_rec} steps a multiple of block={net.block}, itself "
+            f"even and a multiple of the delay ({net.delay} ms = {delay_steps} steps of dt={net.dt} ms, "
+            "at least 1)"
         )
     blocks = steps_rec // net.block
     k_struct, k_bits = jax.random.split(key)
@@ -227,8 +252,7 @@ def growing_run(
     def record(s: GrowingState, r: Array) -> tuple[GrowingState, dict[str, Array]]:
         def run_block(s: GrowingState, b: Array) -> tuple[GrowingState, None]:
             index = r * blocks + b
-            bits = jax.random.bits(jax.random.fold_in(k_bits, index), (net.block, net.n), jnp.uint32)
-            return _growing_block(net, s, bits), None
+            return _growing_block(net, s, jax.random.fold_in(k_bits, index)), None
 
         s, _ = jax.lax.scan(run_block, s, jnp.arange(blocks))
         out = {
