@@ -10,6 +10,8 @@ for every neuron, connected elements never exceed floor(z).
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 from jax import Array
@@ -42,6 +44,35 @@ def growth_gaussian(ca: Array, nu: Array, eta: Array, eps: Array) -> Array:
     xi = (eta + eps) / 2.0
     zeta = (eps - eta) / (2.0 * jnp.sqrt(jnp.log(2.0)))
     return nu * (2.0 * jnp.exp(-(((ca - xi) / zeta) ** 2)) - 1.0)
+
+
+def calcium_window_midpoints(
+    ca: Array, spike_step: Array, steps: int, dt: float, tau: float, beta: float
+) -> tuple[Array, Array, Array, Array, Array]:
+    """A spike-driven calcium trace over `steps` steps with at most one spike, at `spike_step`
+    (`steps` for none), for sums of a smooth function of calcium over the steps.
+
+    The steps before the spike and those from it on each see a smooth exponential decay, so a
+    sum of f(Ca) over each run of steps is its length times f at its middle step (the midpoint
+    rule), with an error of about L^3/24 f''(Ca) (Ca dt/tau)^2 for a run of L steps, where dt/tau
+    is small: for NEST's structural plasticity example (dt/tau 1e-5, L <= 10, the growth curve's
+    width 0.03) under 1e-8 of the sum, below float32's rounding (a test checks it against the
+    step-by-step sum). Decay over x steps, a^x, is taken from its series in 1 - a (exact to
+    (x (1 - a))^3 / 6); the trace's end is the recurrence Ca <- a Ca + beta spike in closed form.
+    Returns (Ca at the end, Ca at the middle step of the run before the spike and its length, Ca
+    at the middle of the run from the spike on and its length).
+    """
+    q = -math.expm1(-dt / tau)  # 1 - a
+
+    def decay(x: Array) -> Array:
+        return 1.0 - x * q + 0.5 * x * (x - 1.0) * q * q
+
+    k = spike_step.astype(ca.dtype)
+    before = ca * decay(0.5 * (k + 1.0))  # step (k - 1)/2: Ca = ca a^(j + 1)
+    mid = 0.5 * (k + steps - 1.0)  # from the spike on: Ca = ca a^(j + 1) + beta a^(j - k)
+    after = ca * decay(mid + 1.0) + beta * decay(mid - k)
+    end = ca * math.exp(-steps * dt / tau) + jnp.where(k < steps, beta * decay(steps - 1.0 - k), 0.0)
+    return end, before, k, after, steps - k
 
 
 def growth_linear(ca: Array, nu: Array, eps: Array) -> Array:
@@ -77,13 +108,16 @@ def delete_excess(c: Array, z_axon: Array, z_dendrite: Array, key: Array, rounds
     ample when growth rates are small (nu dt << 1).
     """
     k_ax, k_den = jax.random.split(key)
+
+    def remove(carry: tuple[Array, Array], k: Array) -> tuple[tuple[Array, Array], None]:
+        return _remove_one(*carry, k), None
+
+    # The rounds as a loop, not unrolled: the same draws and sums, and a third of the compile
+    # time (NEST's structural plasticity example: 1.4 s -> 0.5 s a call, two calls an update).
     deficit_ax = jnp.maximum(c.sum(axis=1) - jnp.floor(z_axon).astype(c.dtype), 0)
-    for k in jax.random.split(k_ax, rounds):
-        c, deficit_ax = _remove_one(c, deficit_ax, k)
+    (c, _), _ = jax.lax.scan(remove, (c, deficit_ax), jax.random.split(k_ax, rounds))
     deficit_den = jnp.maximum(c.sum(axis=0) - jnp.floor(z_dendrite).astype(c.dtype), 0)
-    ct = c.T
-    for k in jax.random.split(k_den, rounds):
-        ct, deficit_den = _remove_one(ct, deficit_den, k)
+    (ct, _), _ = jax.lax.scan(remove, (c.T, deficit_den), jax.random.split(k_den, rounds))
     return ct.T
 
 

@@ -185,28 +185,36 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingS
         )
         return jnp.stack(neurons), fired
 
-    def grow_window(ca: Array, z: Array, fired: Array) -> tuple[Array, Array]:
-        """A window's calcium, step by step, and its elements' growth summed over the window.
-
-        NEST integrates the elements lazily too: at a neuron's spike or a structural update it
-        sums the growth curve over the steps since, then clips at zero. The window's steps are
-        unrolled into one fused loop over neurons, so the step scan carries the neurons alone.
-        """
-        total = jnp.zeros_like(eta)
-        for k in range(d):
-            ca = sp.calcium_spikes(ca, fired[k], net.dt, net.tau_ca, net.beta_ca)
-            total = total + sp.growth_gaussian(ca[None, :], jnp.ones(()), eta, eps)
-        return ca, sp.grow(z, nu * total, net.dt)  # [3, n]
+    def growth(c: Array) -> Array:  # the growth curve less its nu, [1 or 3, n]
+        return sp.growth_gaussian(c[None, :], jnp.ones(()), eta, eps)
 
     def window(carry: tuple[Array, Array, Array, Array], steps: Array) -> tuple:
+        """A window's d steps, then its calcium and the elements' growth summed over them.
+
+        NEST integrates the elements lazily too (at a neuron's spike or a structural update it
+        sums the growth curve over the steps since, then clips at zero). Where a neuron fires
+        at most once a window, its spike is read off the refractory counter (a neuron that
+        fired at step k has ref_steps - (d - 1 - k) left), so the step loop writes nothing but
+        the neurons, and the growth curve's sum is taken by the midpoint rule on each side of
+        the spike (`calcium_window_midpoints`: two exponentials a neuron a window instead of
+        d, within float32's rounding of the step-by-step sum).
+        """
         neurons, arriving, ca, z = carry
         fired: Array  # [d, n]
         if ref_steps >= d:
             neurons, _ = jax.lax.scan(lambda c, x: (step(c, x)[0], None), neurons, (arriving, steps))
-            fired = jnp.arange(d)[:, None] == (neurons[3] - (ref_steps - d + 1))[None, :]
+            when = neurons[3] - (ref_steps - d + 1)
+            at = jnp.where(when >= 0, when, d)  # d: no spike this window
+            fired = jnp.arange(d)[:, None] == at[None, :]
+            ca, c1, l1, c2, l2 = sp.calcium_window_midpoints(ca, at, d, net.dt, net.tau_ca, net.beta_ca)
+            total = l1 * growth(c1) + l2 * growth(c2)
         else:
             neurons, fired = jax.lax.scan(step, neurons, (arriving, steps))
-        ca, z = grow_window(ca, z, fired)
+            total = jnp.zeros_like(eta)
+            for k in range(d):  # unrolled: one fused loop over the neurons
+                ca = sp.calcium_spikes(ca, fired[k], net.dt, net.tau_ca, net.beta_ca)
+                total = total + growth(ca)
+        z = sp.grow(z, nu * total, net.dt)  # [3, n]
         return (neurons, _arrivals(net, s.conn, fired, by_neuron=ref_steps >= d), ca, z), None
 
     x = jnp.stack([*s.neurons[:3], s.neurons.refr.astype(s.neurons.v.dtype)])
