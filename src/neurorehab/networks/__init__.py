@@ -158,7 +158,7 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingS
     at its end (a neuron that fired at step k has ref_steps - (d - 1 - k) left), so the step
     loop writes nothing but the neurons. Its state rides as one [4, n] array (V, dI, I and the
     refractory steps as a float): one update and one copy a step where four arrays took four
-    of each. Calcium and the elements' growth follow once a window (`grow_window`). Timings
+    of each. Calcium and the elements' growth follow once a window (`window`). Timings
     in bench/README.md.
     """
     prop = spiking.alpha_propagator(net.dt, net.tau_m, net.tau_syn, net.c_m)
