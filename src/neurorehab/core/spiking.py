@@ -49,7 +49,7 @@ class AlphaState(NamedTuple):
     v: Array  # [mV] relative to E_L
     di: Array  # [pA/ms]
     i: Array  # [pA]
-    refr: Array  # refractory steps left (int32)
+    refr: Array  # refractory steps left (int32, or a float of whole numbers: alpha_step takes either)
 
 
 def alpha_step(

@@ -123,23 +123,30 @@ def _arrivals(net: GrowingNetwork, conn: Array, fired: Array, *, by_neuron: bool
     Both add whole multiples of the weights, so they agree exactly.
     """
     d, n = fired.shape
+    if by_neuron:
+        return _arrivals_by_neuron(net, conn, jnp.where(fired.any(0), jnp.argmax(fired, axis=0), d), d)
     w_row = jnp.where(jnp.arange(n) < net.n_e, net.w_e, net.w_i)
-    if not by_neuron:
 
-        def add_pairs(x: Array, idx: Array) -> Array:  # idx: step * n + neuron; d * n for none
-            offset, pre = idx // n, idx % n
-            w = jnp.where(idx < d * n, w_row[pre], 0.0)
-            return x + jnp.einsum("kd,k,kn->dn", jax.nn.one_hot(offset, d), w, conn[pre])
+    def add_pairs(x: Array, idx: Array) -> Array:  # idx: step * n + neuron; d * n for none
+        offset, pre = idx // n, idx % n
+        w = jnp.where(idx < d * n, w_row[pre], 0.0)
+        return x + jnp.einsum("kd,k,kn->dn", jax.nn.one_hot(offset, d), w, conn[pre])
 
-        return spiking.deliver(jnp.zeros((d, n)), fired.reshape(-1), add_pairs, net.per_pass)
-    when = (fired * jnp.arange(d, dtype=jnp.int32)[:, None]).sum(0)  # each neuron's step
+    return spiking.deliver(jnp.zeros((d, n)), fired.reshape(-1), add_pairs, net.per_pass)
+
+
+def _arrivals_by_neuron(net: GrowingNetwork, conn: Array, at: Array, d: int) -> Array:
+    """[d, n] pA arriving over the next window from each neuron's spike step `at` [n] (d: none):
+    the neurons that fired are picked and each one's row is added at its step."""
+    n = at.shape[0]
+    w_row = jnp.where(jnp.arange(n) < net.n_e, net.w_e, net.w_i)
 
     def add(x: Array, idx: Array) -> Array:  # idx: neurons that fired; n for none
         w = w_row.at[idx].get(mode="fill", fill_value=0.0)
         rows = conn.at[idx].get(mode="fill", fill_value=0.0)
-        return x.at[when.at[idx].get(mode="fill", fill_value=0)].add(w[:, None] * rows)
+        return x.at[at.at[idx].get(mode="fill", fill_value=0)].add(w[:, None] * rows)
 
-    return spiking.deliver(jnp.zeros((d, n)), fired.any(0), add, net.per_pass)
+    return spiking.deliver(jnp.zeros((d, n)), at < d, add, net.per_pass)
 
 
 def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingState:
@@ -200,22 +207,23 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingS
         d, within float32's rounding of the step-by-step sum).
         """
         neurons, arriving, ca, z = carry
-        fired: Array  # [d, n]
         if ref_steps >= d:
             neurons, _ = jax.lax.scan(lambda c, x: (step(c, x)[0], None), neurons, (arriving, steps))
-            when = neurons[3] - (ref_steps - d + 1)
+            when = neurons[3].astype(jnp.int32) - (ref_steps - d + 1)
             at = jnp.where(when >= 0, when, d)  # d: no spike this window
-            fired = jnp.arange(d)[:, None] == at[None, :]
             ca, c1, l1, c2, l2 = sp.calcium_window_midpoints(ca, at, d, net.dt, net.tau_ca, net.beta_ca)
             total = l1 * growth(c1) + l2 * growth(c2)
+            arriving = _arrivals_by_neuron(net, s.conn, at, d)
         else:
+            fired: Array  # [d, n]
             neurons, fired = jax.lax.scan(step, neurons, (arriving, steps))
             total = jnp.zeros_like(eta)
             for k in range(d):  # unrolled: one fused loop over the neurons
                 ca = sp.calcium_spikes(ca, fired[k], net.dt, net.tau_ca, net.beta_ca)
                 total = total + growth(ca)
+            arriving = _arrivals(net, s.conn, fired, by_neuron=False)
         z = sp.grow(z, nu * total, net.dt)  # [3, n]
-        return (neurons, _arrivals(net, s.conn, fired, by_neuron=ref_steps >= d), ca, z), None
+        return (neurons, arriving, ca, z), None
 
     x = jnp.stack([*s.neurons[:3], s.neurons.refr.astype(s.neurons.v.dtype)])
     steps = jnp.arange(net.block).reshape(-1, d)
