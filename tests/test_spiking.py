@@ -53,26 +53,6 @@ def test_poisson_counts_follow_the_poisson_law():
     assert counts.mean() == pytest.approx(lam, abs=4 * np.sqrt(lam / counts.size))
 
 
-def test_threefry_words_are_jax_s_hash_and_random123_s_known_answers():
-    # Random123's known-answer vectors for Threefry-2x32-20 (Salmon et al. 2011; the kat_vectors
-    # file, as JAX's own tests use them): (key, counter) -> the two output words.
-    kat = [
-        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
-        ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
-        ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
-    ]
-    for k, x, want in kat:
-        key = jax.random.wrap_key_data(np.uint32(k), impl="threefry2x32")
-        got = spiking.threefry_words(key, jnp.uint32(x[0]), jnp.uint32(x[1]))
-        assert tuple(int(w) for w in got) == want
-    # And bit for bit JAX's hash on many counters, batched over keys under vmap.
-    keys = jax.random.split(jax.random.key(12), 3)
-    count = jnp.arange(2 * 5000, dtype=jnp.uint32)
-    want = jax.vmap(lambda k: jax.extend.random.threefry_2x32(jax.random.key_data(k), count))(keys)
-    got = jax.vmap(lambda k: jnp.concatenate(spiking.threefry_words(k, count[:5000], count[5000:])))(keys)
-    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
-
-
 @pytest.mark.parametrize("lam", [1.0, 20.0])  # packed in a byte (m = 16) and in an int32 (m > 16)
 def test_poisson_pairs_unpack_to_both_words_counts(lam):
     # Each element packs the inverse-CDF counts of both words of its hash; both follow the

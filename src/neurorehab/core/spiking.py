@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from neurorehab.core import threefry
+
 
 class AlphaPropagator(NamedTuple):
     """Exact one-step propagator of an iaf_psc_alpha neuron (NEST's names P11 ... P33).
@@ -130,36 +132,10 @@ def poisson_counts(bits: Array, thresholds: np.ndarray) -> Array:
     return count
 
 
-_THREEFRY_ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)  # Salmon et al. 2011, Table 4 (2x32)
-
-
-def threefry_words(key: Array, x0: Array, x1: Array) -> tuple[Array, Array]:
-    """The Threefry-2x32-20 hash (Salmon et al. 2011, SC'11) of counter pairs (x0, x1), uint32,
-    under a JAX threefry key: both 32-bit output words.
-
-    The same function as `jax.extend.random.threefry_2x32` (a test checks it bit for bit, and
-    against Random123's known answers), written as elementwise operations so that XLA fuses the
-    hash into whatever consumes it: JAX lowers its own on the CPU as a rolled loop that writes
-    both words to memory after every fourth round.
-    """
-    k = jax.random.key_data(key)
-    k0, k1 = k[..., 0], k[..., 1]
-    schedule = (k0, k1, k0 ^ k1 ^ np.uint32(0x1BD11BDA))
-    x0, x1 = x0 + schedule[0], x1 + schedule[1]
-    for s in range(5):
-        for j in range(4):
-            r = _THREEFRY_ROTATIONS[4 * (s % 2) + j]
-            x0 = x0 + x1
-            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
-        x0 = x0 + schedule[(s + 1) % 3]
-        x1 = x1 + schedule[(s + 2) % 3] + np.uint32(s + 1)
-    return x0, x1
-
-
 def poisson_pairs(key: Array, shape: tuple[int, ...], thresholds: np.ndarray) -> Array:
     """Two Poisson counts an element of `shape`, packed: c0 + m c1, m = len(thresholds) + 1.
 
-    c0 and c1 come from the two words of one Threefry hash (`threefry_words`) of the counters
+    c0 and c1 come from the two words of one Threefry hash (`threefry.words`) of the counters
     (i, i + size), i the element's flat index, by inverse CDF (`poisson_counts`): the words
     `jax.extend.random.threefry_2x32(key, iota(2 size))` gives. That is half the hashing of
     one word a count, and the packed counts are the only array written (uint8 when m^2 <= 256:
@@ -169,7 +145,7 @@ def poisson_pairs(key: Array, shape: tuple[int, ...], thresholds: np.ndarray) ->
     if 2 * size > 2**32:
         raise ValueError(f"shape={shape}: at most 2^31 elements (two counters each under 2^32)")
     count = jax.lax.iota(jnp.uint32, size).reshape(shape)
-    w0, w1 = threefry_words(key, count, count + np.uint32(size))
+    w0, w1 = threefry.words(key, count, count + np.uint32(size))
     packed = poisson_counts(w0, thresholds) + m * poisson_counts(w1, thresholds)
     return packed.astype(jnp.uint8 if m * m <= 256 else jnp.int32)
 

@@ -17,6 +17,8 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from neurorehab.core import threefry
+
 
 def calcium_spikes(ca: Array, spikes: Array, dt: ArrayLike, tau: ArrayLike, beta: ArrayLike) -> Array:
     """Spike-driven trace: dCa/dt = -Ca/tau + beta * sum of spikes (NEST's Ca).
@@ -93,7 +95,7 @@ def grow(z: Array, rate: Array, dt: ArrayLike) -> Array:
 def _remove_one(c: Array, deficit: Array, key: Array) -> tuple[Array, Array]:
     """For each row with deficit > 0, remove one unit of C chosen in proportion to its counts."""
     logits = jnp.where(c > 0, jnp.log(jnp.maximum(c, 1).astype(jnp.float32)), -jnp.inf)
-    pick = jax.random.categorical(key, logits, axis=1)
+    pick = threefry.categorical(key, logits, axis=1)
     active = (deficit > 0) & (c.sum(axis=1) > 0)
     hit = jax.nn.one_hot(pick, c.shape[1], dtype=c.dtype) * active[:, None].astype(c.dtype)
     return c - hit, deficit - active.astype(deficit.dtype)
@@ -107,7 +109,7 @@ def delete_excess(c: Array, z_axon: Array, z_dendrite: Array, key: Array, rounds
     becomes vacant (Butz & van Ooyen 2013). At most `rounds` synapses per neuron per update,
     ample when growth rates are small (nu dt << 1).
     """
-    k_ax, k_den = jax.random.split(key)
+    k_ax, k_den = threefry.split(key)
 
     def remove(carry: tuple[Array, Array], k: Array) -> tuple[tuple[Array, Array], None]:
         return _remove_one(*carry, k), None
@@ -115,9 +117,9 @@ def delete_excess(c: Array, z_axon: Array, z_dendrite: Array, key: Array, rounds
     # The rounds as a loop, not unrolled: the same draws and sums, and a third of the compile
     # time (NEST's structural plasticity example: 1.4 s -> 0.5 s a call, two calls an update).
     deficit_ax = jnp.maximum(c.sum(axis=1) - jnp.floor(z_axon).astype(c.dtype), 0)
-    (c, _), _ = jax.lax.scan(remove, (c, deficit_ax), jax.random.split(k_ax, rounds))
+    (c, _), _ = jax.lax.scan(remove, (c, deficit_ax), threefry.split(k_ax, rounds))
     deficit_den = jnp.maximum(c.sum(axis=0) - jnp.floor(z_dendrite).astype(c.dtype), 0)
-    (ct, _), _ = jax.lax.scan(remove, (c.T, deficit_den), jax.random.split(k_den, rounds))
+    (ct, _), _ = jax.lax.scan(remove, (c.T, deficit_den), threefry.split(k_den, rounds))
     return ct.T
 
 
@@ -139,15 +141,15 @@ def pair_vacant(
     """
     n_pre, n_post = c.shape
     kern = jnp.ones((n_pre, n_post), jnp.float32) if kernel is None else kernel
-    for k in jax.random.split(key, rounds):
-        k_pick, k_order = jax.random.split(k)
+    for k in threefry.split(key, rounds):
+        k_pick, k_order = threefry.split(k)
         vac_ax = jnp.floor(z_axon).astype(c.dtype) - c.sum(axis=1)
         vac_den = jnp.floor(z_dendrite).astype(c.dtype) - c.sum(axis=0)
         weight = kern * jnp.maximum(vac_den, 0)[None, :].astype(jnp.float32)
         logits = jnp.where(weight > 0, jnp.log(jnp.maximum(weight, 1e-30)), -jnp.inf)
-        pick = jax.random.categorical(k_pick, logits, axis=1)
+        pick = threefry.categorical(k_pick, logits, axis=1)
         proposes = (vac_ax > 0) & (weight.sum(axis=1) > 0)
-        order = jax.random.uniform(k_order, (n_pre,))
+        order = threefry.uniform(k_order, (n_pre,))
         same = (pick[:, None] == pick[None, :]) & proposes[None, :]
         rank = jnp.sum(same & (order[None, :] < order[:, None]), axis=1)
         accept = proposes & (rank < vac_den[pick])
@@ -180,10 +182,10 @@ def pair_all(c: Array, z_axon: Array, z_dendrite: Array, key: Array, max_element
     def shuffled(vacant: Array, k: Array) -> tuple[Array, Array]:
         owner = jnp.repeat(jnp.arange(vacant.shape[0]), vacant, total_repeat_length=max_elements)
         valid = jnp.arange(max_elements) < vacant.sum()
-        order = jnp.argsort(jnp.where(valid, jax.random.uniform(k, (max_elements,)), 2.0))
+        order = jnp.argsort(jnp.where(valid, threefry.uniform(k, (max_elements,)), 2.0))
         return owner[order], valid.sum()
 
-    k_pre, k_post = jax.random.split(key)
+    k_pre, k_post = threefry.split(key)
     pre, n_ax = shuffled(vac_ax, k_pre)
     post, n_den = shuffled(vac_den, k_post)
     pre = jnp.where(jnp.arange(max_elements) < jnp.minimum(n_ax, n_den), pre, n_pre)  # unpaired: dropped

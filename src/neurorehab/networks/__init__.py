@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from neurorehab.core import spiking
+from neurorehab.core import spiking, threefry
 from neurorehab.core import structural as sp
 from neurorehab.core.compiling import LIGHT_LLVM, JitOnCpu
 from neurorehab.core.plasticity import stdp_traces
@@ -101,7 +101,7 @@ def growing_init(net: GrowingNetwork) -> GrowingState:
 def _structural_update(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingState:
     """NEST's update: per synapse type delete from pre, from post, then pair all; then vacant decay."""
     c, z, ne = s.conn, s.z, net.n_e
-    keys = jax.random.split(key, 4)
+    keys = threefry.split(key, 4)
     blocks = []
     for rows, den, k_del, k_pair in (
         (slice(0, ne), 0, keys[0], keys[1]),
@@ -262,13 +262,13 @@ def growing_run(
             "at least 1)"
         )
     blocks = steps_rec // net.block
-    k_struct, k_bits = jax.random.split(key)
+    k_struct, k_bits = threefry.split(key)
     ne = net.n_e
 
     def record(s: GrowingState, r: Array) -> tuple[GrowingState, dict[str, Array]]:
         def run_block(s: GrowingState, b: Array) -> tuple[GrowingState, None]:
             index = r * blocks + b
-            return _growing_block(net, s, jax.random.fold_in(k_bits, index)), None
+            return _growing_block(net, s, threefry.fold_in(k_bits, index)), None
 
         s, _ = jax.lax.scan(run_block, s, jnp.arange(blocks))
         out = {
@@ -280,7 +280,7 @@ def growing_run(
         return s, out
 
     def update(s: GrowingState, u: Array) -> tuple[GrowingState, dict[str, Array]]:
-        s = _structural_update(net, s, jax.random.fold_in(k_struct, u))
+        s = _structural_update(net, s, threefry.fold_in(k_struct, u))
         return jax.lax.scan(record, s, u * rec_per_update + jnp.arange(rec_per_update))
 
     s, recs = jax.lax.scan(update, growing_init(net), jnp.arange(n_updates))
@@ -475,7 +475,7 @@ def _song_run(net: SongSTDP, state: SongState, key: Array, blocks: int, first_bl
         return s._replace(v=v, ge=ge, w=w[:, 0], x_pre=x_pre, y_post=y_post[0], post_spikes=spikes), None
 
     def block(s: SongState, b: Array) -> tuple[SongState, None]:
-        waits = spiking.geometric_steps(jax.random.uniform(jax.random.fold_in(key, b), (n, k)), p)
+        waits = spiking.geometric_steps(threefry.uniform(threefry.fold_in(key, b), (n, k)), p)
         raster, nxt = spiking.renewal_raster(s.next_spike, waits, b * net.block, net.block)
         s = s._replace(next_spike=nxt)
         return jax.lax.scan(step, s, raster)
