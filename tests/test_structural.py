@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
 
 from neurorehab.core import structural as sp
 
@@ -77,6 +78,29 @@ def test_bookkeeping_never_exceeds_elements(seed):
     vac_ax = jnp.floor(z_ax) - paired.sum(1)
     vac_den = jnp.floor(z_den) - paired.sum(0)
     assert int(vac_ax.sum()) == 0 or int(vac_den.sum()) <= int(jnp.max(vac_den))  # one side used up
+
+
+@pytest.mark.parametrize("dtype", [jnp.int32, jnp.float32])
+def test_deletion_removes_a_synapse_in_proportion_to_counts(dtype):
+    # NEST deletes a synapse chosen at random among a neuron's synapses: each unit of a row
+    # equally likely, so a pair counted c_ij times goes in proportion to c_ij. Counts spread over
+    # several of the blocks the draw walks through (columns 0-99, blocks of 32); chi-square at
+    # 0.999 over 20,000 draws. A row without deficit, and an empty row, keep everything.
+    cols, counts = [0, 31, 32, 63, 64, 99], [1, 2, 3, 1, 5, 4]
+    c = np.zeros((4, 100))
+    c[0, cols] = counts
+    c[1, 40] = 2
+    c[2, 7] = 3
+    c = jnp.asarray(c, dtype)
+    deficit = jnp.array([1, 1, 0, 2])
+    keys = jax.random.split(jax.random.key(0), 20_000)
+    after, left = jax.jit(jax.vmap(lambda k: sp._remove_one(c, deficit, k)))(keys)
+    removed = np.asarray(c[None] - after)
+    assert removed.min() == 0 and (removed.sum(2) == [1, 1, 0, 0]).all()
+    np.testing.assert_array_equal(np.asarray(left[0]), [0, 0, 0, 2])
+    observed = removed[:, 0].sum(0)[cols]
+    expected = np.array(counts) / sum(counts) * len(keys)
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
 
 
 def test_distance_kernel_pairs_only_neighbours():
