@@ -50,7 +50,7 @@ def test_fold_in_is_jax_s(data):
     _same_keys(threefry.fold_in(key, data), jax.random.fold_in(key, data))
 
 
-@pytest.mark.parametrize("shape", [(5,), (3, 4), (0,), (1001,), (7, 3, 2)])
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (0,), (1001,), (7, 3, 2)])
 def test_bits_and_uniform_are_jax_s(shape):
     key = jax.random.key(7)
     np.testing.assert_array_equal(
