@@ -103,6 +103,16 @@ def test_deletion_removes_a_synapse_in_proportion_to_counts(dtype):
     assert stats.chisquare(observed, expected).pvalue > 1e-3
 
 
+def test_deletion_never_removes_a_missing_synapse(monkeypatch):
+    # Beyond 2^24 units a row's float32 running sums round: with the largest uniform draw the
+    # unit found can fall before its block's first synapse. A unit must exist to be removed.
+    monkeypatch.setattr(sp.threefry, "uniform", lambda key, shape: jnp.full(shape, np.float32(1 - 2**-23)))
+    c = jnp.zeros((1, 64), jnp.int32).at[0, 0].set(2**24 + 2).at[0, 33].set(1)
+    after, left = sp._remove_one(c, jnp.ones(1, jnp.int32), jax.random.key(0))
+    assert int(after.min()) >= 0
+    assert int(c.sum() - after.sum()) == 1 - int(left[0])  # the deficit counts what was removed
+
+
 def test_distance_kernel_pairs_only_neighbours():
     n = 40
     pos = jnp.arange(n, dtype=jnp.float32)

@@ -87,6 +87,15 @@ def test_the_same_under_jit_vmap_and_scan():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_what_jax_refuses_or_reads_otherwise_goes_to_jax():
+    key = jax.random.key(8)
+    with pytest.raises(TypeError):  # JAX folds in one number, not an array
+        threefry.fold_in(key, jnp.arange(3))
+    _same_keys(threefry.split(key, (2, 3)), jax.random.split(key, (2, 3)))  # a shape of keys
+    listed = threefry.categorical(key, [0.0, 1.0])  # a list of logits
+    assert int(listed) == int(jax.random.categorical(key, jnp.array([0.0, 1.0])))
+
+
 def test_other_keys_are_drawn_by_jax():
     # A key of another implementation (or a raw uint32 key) is passed to jax.random itself.
     for key in (jax.random.key(9, impl="rbg"), jax.random.PRNGKey(9)):

@@ -111,7 +111,11 @@ def _remove_one(c: Array, deficit: Array, key: Array, width: int = 32) -> tuple[
     blocks of `width` columns, then within its block. That is one draw and about two passes
     over the row, where a Gumbel-max draw over the columns took a hash and two logarithms per
     entry (NEST's structural plasticity example, 800 x 1,000 counts: 26 -> about 1 ms a round,
-    2026-12-06). Counts are whole numbers, so every sum is exact in any order.
+    2026-12-06). Counts are whole numbers, so the sums are exact in float32 while a row holds
+    fewer than 2^24 units; u has 23 random bits, so each unit's chance is 1/total to within
+    about total/2^23 of it (1e-4 for a thousand units). Beyond those sizes the choice skews, and
+    a unit is removed only where one exists. The product with the
+    triangle costs rows x (cols/width)^2: small next to a pass over the row below 30,000 columns.
     """
     rows, cols = c.shape
     n_blocks = -(-cols // width)
@@ -126,6 +130,8 @@ def _remove_one(c: Array, deficit: Array, key: Array, width: int = 32) -> tuple[
     before = jnp.take_along_axis(block_end - block_sum, b[:, None], axis=1)[:, 0]
     in_block = jnp.take_along_axis(blocks, b[:, None, None], axis=1)[:, 0]  # [rows, width]
     k = jnp.sum(_running_sum(in_block) <= (unit - before)[:, None], axis=1)
+    there = jnp.take_along_axis(in_block, jnp.minimum(k, width - 1)[:, None], axis=1)[:, 0] > 0
+    active = active & (k < width) & there  # always so while the sums are exact (see above)
     hit = (jnp.arange(cols)[None, :] == (b * width + k)[:, None]) & active[:, None]
     return c - hit.astype(c.dtype), deficit - active.astype(deficit.dtype)
 

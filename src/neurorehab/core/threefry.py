@@ -73,16 +73,16 @@ def _wrap(data0: Array, data1: Array) -> Array:
     return jax.random.wrap_key_data(jnp.stack([data0, data1], axis=-1), impl="threefry2x32")
 
 
-def split(key: Array, num: int = 2) -> Array:
+def split(key: Array, num: int | tuple[int, ...] = 2) -> Array:
     """`jax.random.split(key, num)`: num keys, the hash of the counters (0, i)."""
-    if not _fused(key):
+    if not _fused(key) or not isinstance(num, int):
         return jax.random.split(key, num)
     return _wrap(*words(key, *_counters((num,))))
 
 
 def fold_in(key: Array, data: int | Array) -> Array:
     """`jax.random.fold_in(key, data)` for an integer `data` below 2**32: the hash of (0, data)."""
-    if not _fused(key):
+    if not _fused(key) or jnp.ndim(data) != 0:  # JAX's own refuses an array of data
         return jax.random.fold_in(key, data)
     low = jnp.asarray(data, dtype=jnp.uint32)
     return _wrap(*words(key, jnp.zeros((), jnp.uint32), low))
@@ -108,6 +108,7 @@ def uniform(key: Array, shape: Sequence[int]) -> Array:
 def categorical(key: Array, logits: Array, axis: int = -1) -> Array:
     """`jax.random.categorical(key, logits, axis)` (float32 logits, JAX's default "low" mode):
     the Gumbel-max trick, argmax(logits - log(-log(u))), u uniform on [tiny, 1)."""
+    logits = jnp.asarray(logits)
     if not _fused(key) or logits.dtype != jnp.float32 or _flag("jax_high_dynamic_range_gumbel"):
         return jax.random.categorical(key, logits, axis=axis)
     tiny = np.finfo(np.float32).tiny  # u = uniform * (1 - tiny) + tiny, and 1 - tiny is 1 in float32
