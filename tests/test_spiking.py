@@ -391,6 +391,10 @@ def test_window_delivery_by_neuron_equals_by_pair_and_the_dense_sum():
     assert fired.sum() == 40 and fired.sum(0).max() == 1
     w = np.where(np.arange(n) < net.n_e, net.w_e, net.w_i)
     dense = (fired * w).astype(np.float64) @ conn.astype(np.float64)
-    for by_neuron in (True, False):
-        got = jax.jit(lambda c, f, b=by_neuron: nw._arrivals(net, c, f, by_neuron=b))(conn, fired)
-        np.testing.assert_array_equal(np.asarray(got), dense.astype(np.float32), err_msg=f"{by_neuron=}")
+    at = np.where(fired.any(0), fired.argmax(0), d)  # each neuron's spike step; d for none
+    ways = {
+        "by neuron": jax.jit(lambda c, a: nw._arrivals_by_neuron(net, c, a, d))(conn, at),
+        "by pair": jax.jit(lambda c, f: nw._arrivals_by_pair(net, c, f))(conn, fired),
+    }
+    for way, got in ways.items():
+        np.testing.assert_array_equal(np.asarray(got), dense.astype(np.float32), err_msg=way)

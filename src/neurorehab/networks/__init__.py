@@ -115,16 +115,12 @@ def _structural_update(net: GrowingNetwork, s: GrowingState, key: Array) -> Grow
     return s._replace(conn=c, z=sp.decay_vacant(z, connected, net.tau_vacant))
 
 
-def _arrivals(net: GrowingNetwork, conn: Array, fired: Array, *, by_neuron: bool) -> Array:
-    """[d, n] pA arriving over the next window from a window's spikes `fired` [d, n] (event-driven).
-
-    `by_neuron` (valid when no neuron fires twice in a window): pick among the n neurons and
-    scatter each one's row at its step; otherwise pick among the d x n (step, neuron) pairs.
-    Both add whole multiples of the weights, so they agree exactly.
-    """
+def _arrivals_by_pair(net: GrowingNetwork, conn: Array, fired: Array) -> Array:
+    """[d, n] pA arriving over the next window from a window's spikes `fired` [d, n] (event-driven),
+    picked among the d x n (step, neuron) pairs: for a refractory time shorter than the window,
+    where a neuron may fire twice in one (else `_arrivals_by_neuron`). Both add whole multiples
+    of the weights, so they agree exactly (tested)."""
     d, n = fired.shape
-    if by_neuron:
-        return _arrivals_by_neuron(net, conn, jnp.where(fired.any(0), jnp.argmax(fired, axis=0), d), d)
     w_row = jnp.where(jnp.arange(n) < net.n_e, net.w_e, net.w_i)
 
     def add_pairs(x: Array, idx: Array) -> Array:  # idx: step * n + neuron; d * n for none
@@ -221,7 +217,7 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingS
             for k in range(d):  # unrolled: one fused loop over the neurons
                 ca = sp.calcium_spikes(ca, fired[k], net.dt, net.tau_ca, net.beta_ca)
                 total = total + growth(ca)
-            arriving = _arrivals(net, s.conn, fired, by_neuron=False)
+            arriving = _arrivals_by_pair(net, s.conn, fired)
         z = sp.grow(z, nu * total, net.dt)  # [3, n]
         return (neurons, arriving, ca, z), None
 
