@@ -229,6 +229,15 @@ def test_deliver_makes_the_passes_of_a_loop_that_searches_from_the_start():
     alone, want = jax.jit(jax.vmap(ours))(x0, fired), jax.jit(jax.vmap(search_from_start))(x0, fired)
     np.testing.assert_array_equal(np.asarray(alone), np.asarray(want))
 
+    # Counted over the passes, the spikes of each row are the row's sum, and the sums the same.
+    def counting(x, f):
+        return spiking.deliver(x, f, add, k, count=True)
+
+    for run in (jax.jit(counting), jax.jit(jax.vmap(counting))):
+        got, spikes = run(x0, fired)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        np.testing.assert_array_equal(np.asarray(spikes), np.asarray(counts))
+
 
 def test_structural_update_keeps_bookkeeping_and_decays_vacant_elements():
     net = nw.GrowingNetwork(n_e=80, n_i=20)

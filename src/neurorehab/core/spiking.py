@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Literal, NamedTuple, overload
 
 import jax
 import jax.numpy as jnp
@@ -211,12 +211,26 @@ def first_fired(fired: Array, k: int, word: int = 32) -> Array:
     return jnp.where(hit > 0, jnp.take_along_axis(index, j, axis=-1), n)
 
 
+@overload
+def deliver(
+    x: Array, fired: Array, add: Callable[[Array, Array], Array], k: int, *, count: Literal[False] = ...
+) -> Array: ...
+
+
+@overload
+def deliver(
+    x: Array, fired: Array, add: Callable[[Array, Array], Array], k: int, *, count: Literal[True]
+) -> tuple[Array, Array]: ...
+
+
 def deliver(
     x: Array,
     fired: Array,
     add: Callable[[Array, Array], Array],
     k: int,
-) -> Array:
+    *,
+    count: bool = False,
+) -> Array | tuple[Array, Array]:
     """Event-driven delivery: `add(x, idx)` for the indices of fired neurons, `k` at a time per row.
 
     `fired` is [..., n] (a row per network of a batch); `idx` is [..., k]: indices of neurons
@@ -231,21 +245,31 @@ def deliver(
     clearing of the delivered ones (those cost a CUBA step 3 of its 15 small kernels). The
     passes, and so the sums, are those of a loop that clears and searches from the start, with
     at most one more pass of padding alone (after a full pass), which `add` leaves as it is.
+
+    `count`: also return the spikes of each row ([...], int32), counted over the passes'
+    indices: the same number as `fired.sum(-1)`, without a reduction over the whole row (on
+    the CPU that sum was three small kernels of a CUBA step).
     """
     n = fired.shape[-1]
 
     def full(idx: Array) -> Array:
         return jnp.any(idx[..., -1] < n)
 
-    def body(carry: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
-        x, left, idx = carry
+    def spikes(idx: Array) -> Array:
+        if not count:  # nothing counted, nothing carried
+            return jnp.zeros((), jnp.int32)
+        return (idx < n).sum(axis=-1, dtype=jnp.int32)
+
+    def body(carry: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
+        x, left, idx, total = carry
         rows = jnp.indices(idx.shape)[:-1]
         left = left.at[(*rows, idx)].set(False, mode="drop")
         idx = first_fired(left, k)
-        return add(x, idx), left, idx
+        return add(x, idx), left, idx, total + spikes(idx)
 
     idx = first_fired(fired, k)
-    return jax.lax.while_loop(lambda c: full(c[2]), body, (add(x, idx), fired, idx))[0]
+    x, _, _, total = jax.lax.while_loop(lambda c: full(c[2]), body, (add(x, idx), fired, idx, spikes(idx)))
+    return (x, total) if count else x
 
 
 def bernoulli_targets(key: Array, n_pre: int, n_post: int, p: float, width: int) -> tuple[Array, Array]:
