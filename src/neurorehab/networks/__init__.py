@@ -145,6 +145,11 @@ def _arrivals_by_neuron(net: GrowingNetwork, conn: Array, at: Array, d: int) -> 
     return spiking.deliver(jnp.zeros((d, n)), at < d, add, net.per_pass)
 
 
+# A window's steps, five a turn of its loop: one network's 200 s steady loop 12.3-13.1 s -> 8.9 s,
+# the same numbers (two a turn gained nothing, all ten as five; bench/README.md, 2026-12-06).
+STEPS_A_TURN = 5
+
+
 def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingState:
     """Advance by `net.block` steps (the Poisson drive from `key`), one delay-long window at a
     time (NEST's min-delay cycle).
@@ -204,7 +209,9 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingS
         """
         neurons, arriving, ca, z = carry
         if ref_steps >= d:
-            neurons, _ = jax.lax.scan(lambda c, x: (step(c, x)[0], None), neurons, (arriving, steps))
+            neurons, _ = jax.lax.scan(
+                lambda c, x: (step(c, x)[0], None), neurons, (arriving, steps), unroll=STEPS_A_TURN
+            )
             when = neurons[3].astype(jnp.int32) - (ref_steps - d + 1)
             at = jnp.where(when >= 0, when, d)  # d: no spike this window
             ca, c1, l1, c2, l2 = sp.calcium_window_midpoints(ca, at, d, net.dt, net.tau_ca, net.beta_ca)
@@ -212,7 +219,7 @@ def _growing_block(net: GrowingNetwork, s: GrowingState, key: Array) -> GrowingS
             arriving = _arrivals_by_neuron(net, s.conn, at, d)
         else:
             fired: Array  # [d, n]
-            neurons, fired = jax.lax.scan(step, neurons, (arriving, steps))
+            neurons, fired = jax.lax.scan(step, neurons, (arriving, steps), unroll=STEPS_A_TURN)
             total = jnp.zeros_like(eta)
             for k in range(d):  # unrolled: one fused loop over the neurons
                 ca = sp.calcium_spikes(ca, fired[k], net.dt, net.tau_ca, net.beta_ca)
