@@ -247,8 +247,8 @@ def deliver(
     at most one more pass of padding alone (after a full pass), which `add` leaves as it is.
 
     `count`: also return the spikes of each row ([...], int32), counted over the passes'
-    indices: the same number as `fired.sum(-1)`, without a reduction over the whole row (on
-    the CPU that sum was three small kernels of a CUBA step).
+    indices (at most `k` a pass): the same number as `fired.sum(-1)`, without a reduction over
+    the whole row, which on the CPU took three small kernels of its own.
     """
     n = fired.shape[-1]
 
@@ -256,7 +256,7 @@ def deliver(
         return jnp.any(idx[..., -1] < n)
 
     def spikes(idx: Array) -> Array:
-        if not count:  # nothing counted, nothing carried
+        if not count:  # a constant zero: the loop's count is then unused
             return jnp.zeros((), jnp.int32)
         return (idx < n).sum(axis=-1, dtype=jnp.int32)
 
