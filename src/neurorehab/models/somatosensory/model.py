@@ -111,9 +111,10 @@ PARAMS: dict[str, Param] = {
     "semi_saturation": Param(
         0.35,
         "1",
-        "modelled: a unit answers inputs above about a third of the "
-        "strongest (Heeger 1992's semi-saturation constant)",
-        "input, as a share of the touch's strongest, under which a unit is suppressed",
+        "modelled: a unit answers inputs above about a third of its "
+        "reference (Heeger 1992's semi-saturation constant)",
+        "input, as a share of the unit's reference (in development: of the touch's strongest), "
+        "under which a unit is suppressed",
         0.01,
         1.0,
     ),
