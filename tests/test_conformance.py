@@ -209,15 +209,26 @@ def test_unbatched_patient_agrees_with_the_batch(name):
             )
 
 
-def gradients(name, model=None, cal=None, rel_step=1e-4, only=None, fine_step=None):
+GRADIENT_RTOL = 0.02  # a gradient within 2 % of its central difference
+STEP, FINE_STEP = 1e-4, 1e-6  # relative steps of the difference: first, and past a kink
+
+
+def _central_difference(f, p0, param, step):
+    """(f(x + h) - f(x - h)) / 2h in `param` at `p0`, h `step` relative to x (absolute at 0)."""
+    x = float(p0[param])
+    h = step * abs(x) if x != 0 else step
+    return (float(f({**p0, param: x + h})) - float(f({**p0, param: x - h}))) / (2 * h)
+
+
+def gradients(name, model=None, cal=None, only=None, fine=False):
     """(reverse-mode gradient, central difference) per declared differentiable parameter of
     one patient, the declared measure at the last slot, the same random numbers throughout.
 
     Run under JAX_ENABLE_X64 (`_in_float64`): the derivative is pathwise (the model's
     discrete draws, e.g. an arm choice, held fixed), which a float64 difference with a small
     step measures exactly; float32 differences drown in rounding over thousands of steps.
-    `fine_step`: where the difference at `rel_step` is more than 2 % off the gradient, it is
-    taken again at this relative step, in the same compiled program (a kink inside the step).
+    `fine`: where the difference at `STEP` is more than `GRADIENT_RTOL` off the gradient, it is
+    taken again at `FINE_STEP`, in the same compiled program (a kink inside the first step).
     """
     example, info, events, default_cal, params, keys = _setup(name, _first_event(name), n=1)
     model, cal = model or example, cal or default_cal
@@ -234,15 +245,9 @@ def gradients(name, model=None, cal=None, rel_step=1e-4, only=None, fine_step=No
 
         grads = jax.grad(f)(p0)
         for param in (p for p, m in wanted.items() if m == measure):
-            x, grad = float(p0[param]), float(grads[param])
-
-            def difference(step, x=x, param=param, f=f):
-                h = step * abs(x) if x != 0 else step
-                return (float(f({**p0, param: x + h})) - float(f({**p0, param: x - h}))) / (2 * h)
-
-            fd = difference(rel_step)
-            if fine_step is not None and abs(grad - fd) > 0.02 * abs(fd):
-                fd = difference(fine_step)
+            grad, fd = float(grads[param]), _central_difference(f, p0, param, STEP)
+            if fine and abs(grad - fd) > GRADIENT_RTOL * abs(fd):
+                fd = _central_difference(f, p0, param, FINE_STEP)
             out[param] = (grad, fd)
     return out
 
@@ -273,12 +278,12 @@ def test_reverse_mode_gradients_match_central_differences(name):
     # difference is taken again at a step of 1e-6 (float64 keeps it to about 1e-9), where it
     # must agree. A wrong gradient disagrees at both. (Both in one process: the program is
     # compiled once.)
-    code = f"import json, test_conformance as t; print(json.dumps(t.gradients({name!r}, fine_step=1e-6)))"
+    code = f"import json, test_conformance as t; print(json.dumps(t.gradients({name!r}, fine=True)))"
     found = _in_float64(code)
     assert set(found) == set(MODELS[name].differentiable)
     for param, (grad, fd) in found.items():
         assert np.isfinite(grad) and abs(grad) > 0, (param, grad, fd)
-        assert grad == pytest.approx(fd, rel=0.02), (param, grad, fd)
+        assert grad == pytest.approx(fd, rel=GRADIENT_RTOL), (param, grad, fd)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -145,8 +145,8 @@ def _arrivals_by_neuron(net: GrowingNetwork, conn: Array, at: Array, d: int) -> 
     return spiking.deliver(jnp.zeros((d, n)), at < d, add, net.per_pass)
 
 
-# A window's steps, five a turn of its loop: one network's 200 s steady loop 12.3-13.1 s -> 8.9 s,
-# the same numbers (two a turn gained nothing, all ten as five; bench/README.md, 2026-12-06).
+# A window's steps, five a turn of its loop: fewer loop kernels a step, the same numbers (two a
+# turn gained nothing, all ten no more than five; measured in bench/README.md, 2026-12-06).
 STEPS_A_TURN = 5
 
 
