@@ -30,7 +30,7 @@ from rich.text import Text
 
 from neurorehab.cli import patient as _patient
 from neurorehab.cli import web as _web
-from neurorehab.cli.common import UserError, _plain_errors, err_console, out_console
+from neurorehab.cli.common import UserError, _plain_errors, compilation_cache, err_console, out_console
 
 if TYPE_CHECKING:
     from neurorehab.core.spec import Param
@@ -64,6 +64,7 @@ def _run(
     from neurorehab.viz.report import build_report
 
     how = execution if isinstance(execution, Execution) else Execution()
+    compilation_cache()
 
     if scenario_path is not None:
         scenario = load_scenario(scenario_path)

@@ -44,7 +44,10 @@ def _plain_errors() -> Iterator[None]:
 def compilation_cache() -> None:
     """Keep XLA's compiled programs between commands, in the user's cache folder
     ($XDG_CACHE_HOME/neurorehab/jax): a second fit or forecast of a model skips compilation
-    (a third of a cold forecast's time). Only programs are kept, never a patient's numbers."""
+    (a third of a cold forecast's time), as does a second run of a scenario of the same shape.
+    Only programs are kept, never a patient's numbers, and a program read back is the one
+    compiled, so the numbers are the same either way. The folder is also put in the
+    environment, for the worker processes a run starts."""
     import os
 
     import jax
@@ -57,3 +60,5 @@ def compilation_cache() -> None:
         return  # no writable cache: every command compiles afresh
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder)
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "1.0"
