@@ -243,3 +243,32 @@ def test_resume_of_a_finished_run_with_another_scenario_is_refused(tmp_path):
     assert cli("run", write(tmp_path, SMALL), "--out", out).returncode == 0
     res = cli("run", write(tmp_path, {**SMALL, "seed": 99}, "b.yaml"), "--out", out, "--resume")
     assert res.returncode == 2 and "different scenario" in " ".join(res.stderr.split())
+
+
+def test_compiled_programs_are_kept_per_kind_of_cpu_and_passed_to_workers(tmp_path, monkeypatch):
+    """`run`, `demo` and the patient commands keep XLA's programs in
+    $XDG_CACHE_HOME/neurorehab/jax/<cpu kind> (README.md), and put that folder in the
+    environment, where the worker processes of `--executor processes` read it. The kind is a
+    digest of the CPU's model and instruction sets, so two kinds of CPU get two folders."""
+    import jax
+
+    from neurorehab.cli import common
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        common.compilation_cache()
+        folder = tmp_path / "neurorehab" / "jax" / common._cpu_kind()
+        assert folder.is_dir()
+        assert jax.config.jax_compilation_cache_dir == str(folder)
+        assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(folder)
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+    kind = common._cpu_kind()
+    assert len(kind) == 12 and kind == common._cpu_kind()
+    monkeypatch.setattr(
+        common.Path, "read_text", lambda self, **kw: "model name\t: another CPU\nflags\t: sse2\n"
+    )
+    assert common._cpu_kind() != kind

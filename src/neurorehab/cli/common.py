@@ -41,20 +41,40 @@ def _plain_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+def _cpu_kind() -> str:
+    """A short tag of this CPU's model and instruction sets. Programs compiled for one kind of
+    CPU are kept apart from another's, so the nodes of a cluster that share a home folder never
+    load each other's machine code."""
+    import hashlib
+    import platform
+
+    text = platform.machine()
+    seen: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            key = line.split(":", 1)[0].strip()
+            if key in ("model name", "flags", "Features", "CPU part") and key not in seen:
+                seen.add(key)
+                text += "\n" + line
+    except OSError:
+        text += platform.processor()
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def compilation_cache() -> None:
     """Keep XLA's compiled programs between commands, in the user's cache folder
-    ($XDG_CACHE_HOME/neurorehab/jax): a second fit or forecast of a model skips compilation
-    (a third of a cold forecast's time), as does a second run of a scenario of the same shape.
-    Only programs are kept, never a patient's numbers, and a program read back is the one
-    compiled, so the numbers are the same either way. The folder is also put in the
-    environment, for the worker processes a run starts."""
+    ($XDG_CACHE_HOME/neurorehab/jax, a folder for each kind of CPU): a second fit or forecast
+    of a model skips compilation (a third of a cold forecast's time), as does a second run of a
+    scenario of the same shape. Only programs are kept, never a patient's numbers, and a
+    program read back is the one compiled, so the numbers are the same either way. The folder
+    is also put in the environment, for the worker processes a run starts."""
     import os
 
     import jax
 
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     try:
-        folder = root / "neurorehab" / "jax"
+        folder = root / "neurorehab" / "jax" / _cpu_kind()
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return  # no writable cache: every command compiles afresh
