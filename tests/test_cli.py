@@ -257,15 +257,17 @@ def test_compiled_programs_are_kept_per_kind_of_cpu_and_passed_to_workers(tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
     monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)
-    before = jax.config.jax_compilation_cache_dir
+    before = jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs
     try:
         common.compilation_cache()
         folder = tmp_path / "neurorehab" / "jax" / common._cpu_kind()
         assert folder.is_dir()
         assert jax.config.jax_compilation_cache_dir == str(folder)
         assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(folder)
+        assert float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) == common.MIN_COMPILE_S
     finally:
-        jax.config.update("jax_compilation_cache_dir", before)
+        jax.config.update("jax_compilation_cache_dir", before[0])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", before[1])
     kind = common._cpu_kind()
     assert len(kind) == 12 and kind == common._cpu_kind()
     monkeypatch.setattr(

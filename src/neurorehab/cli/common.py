@@ -41,6 +41,10 @@ def _plain_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+# Programs that took less than this to compile are not kept: reading one back costs about as much.
+MIN_COMPILE_S = 1.0
+
+
 def _cpu_kind() -> str:
     """A short tag of this CPU's model and instruction sets. Programs compiled for one kind of
     CPU are kept apart from another's, so the nodes of a cluster that share a home folder never
@@ -79,6 +83,6 @@ def compilation_cache() -> None:
     except OSError:
         return  # no writable cache: every command compiles afresh
     jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder)
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "1.0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(MIN_COMPILE_S)
