@@ -255,8 +255,11 @@ def test_compiled_programs_are_kept_per_kind_of_cpu_and_passed_to_workers(tmp_pa
     from neurorehab.cli import common
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
-    monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
+        # Set, then removed: monkeypatch records a variable only when it touches one that is
+        # there, and the teardown must take away what compilation_cache() puts in.
+        monkeypatch.setenv(name, "unset")
+        monkeypatch.delenv(name)
     before = jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs
     try:
         common.compilation_cache()
